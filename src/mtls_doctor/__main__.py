@@ -1,0 +1,3 @@
+from mtls_doctor.cli import main
+
+main()

@@ -1,0 +1,91 @@
+"""The whole pipeline on loaded inputs: edges per destination, pseudo-client edges, findings."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import msgspec
+
+from mtls_doctor.checks.context import CheckContext
+from mtls_doctor.checks.finding import Finding
+from mtls_doctor.checks.registry import run_checks
+from mtls_doctor.edges.authz import AuthzSeam, allow_all
+from mtls_doctor.edges.classes import DestinationResult, classify
+from mtls_doctor.edges.engine import EdgeEngine
+from mtls_doctor.edges.records import Edge
+from mtls_doctor.model.load import LoadResult
+
+DestinationHook = Callable[[int, int], None]  # (done, total)
+
+
+class Timings(msgspec.Struct):
+    load_s: float = 0.0
+    evaluate_s: float = 0.0
+    checks_s: float = 0.0
+
+
+class Analysis(msgspec.Struct):
+    load: LoadResult
+    engine: EdgeEngine
+    results: list[DestinationResult]
+    pseudo: list[Edge]
+    findings: list[Finding]
+    timings: Timings
+
+    @property
+    def multi(self) -> bool:
+        return self.load.mesh.multi_cluster
+
+    def edge_count(self) -> int:
+        return sum(r.client_count for r in self.results) + len(self.pseudo)
+
+
+def analyze(
+    load: LoadResult,
+    *,
+    authz: AuthzSeam = allow_all,
+    progress: DestinationHook | None = None,
+    load_seconds: float = 0.0,
+) -> Analysis:
+    engine = EdgeEngine(load.mesh, authz)
+    t0 = time.perf_counter()
+    dests = [(c, s, p) for c in load.mesh.clusters for s, p in engine.destinations(c)]
+    results: list[DestinationResult] = []
+    for i, (cluster, svc, port) in enumerate(dests):
+        results.append(classify(engine, cluster, svc, port))
+        if progress is not None and (i % 256 == 0 or i + 1 == len(dests)):
+            progress(i + 1, len(dests))
+    pseudo = [e for c in load.mesh.clusters for e in engine.pseudo_edges(c)]
+    t1 = time.perf_counter()
+    findings = run_checks(CheckContext(load.mesh, tuple(results)))
+    findings.extend(_pseudo_findings(pseudo))
+    t2 = time.perf_counter()
+    return Analysis(load, engine, results, pseudo, findings, Timings(load_seconds, t1 - t0, t2 - t1))
+
+
+def _pseudo_findings(edges: list[Edge]) -> list[Finding]:
+    from mtls_doctor.checks.codes_core import FAILING_EDGE
+    from mtls_doctor.checks.finding import Subject
+
+    out: list[Finding] = []
+    for e in edges:
+        o = e.outcome
+        if o.verdict not in ("fail", "denied"):
+            continue
+        src = next((ep.source for ep in o.endpoints if ep.source is not None), None)
+        subject = Subject(src.kind, src.namespace, src.name) if src else Subject("", "", e.to)
+        out.append(
+            FAILING_EDGE.finding(
+                subject,
+                origin=src.origin if src else None,
+                cluster=e.from_cluster,
+                fix=o.fix,
+                clients=e.from_,
+                to=e.to,
+                verdict=o.verdict,
+                cause=o.cause,
+                detail=o.symptom.message if o.symptom else "",
+            )
+        )
+    return out

@@ -1,0 +1,34 @@
+"""The finding record every check, reader and comparison produces."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+from mtls_doctor.model.refs import Origin
+
+Level = Literal["error", "warning", "info"]
+
+LEVEL_RANK: dict[str, int] = {"info": 0, "warning": 1, "error": 2}
+
+
+class Subject(msgspec.Struct, frozen=True):
+    kind: str
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.namespace}/{self.name}"
+
+
+class Finding(msgspec.Struct, frozen=True):
+    """A coded problem about one subject. `code` is from the catalog; `fix` ends with a period."""
+
+    code: str
+    level: Level
+    subject: Subject
+    message: str
+    fix: str
+    origin: Origin | None = None
+    cluster: str | None = None

@@ -1,0 +1,356 @@
+"""Edges for a whole mesh, computed once per equivalence class (reference/performance.md §6).
+
+Clients that no policy tells apart for a destination share one evaluation. A client's
+*relative key* for a destination keeps only what the client side of that edge reads: its
+cluster, sidecar and capture of the port, its Sidecar resource, whether it speaks TLS itself,
+its namespace only when the destination makes namespaces differ (the service's own namespace,
+the root namespace, namespaces with a DestinationRule for the host, explicit exportTo entries),
+and its labels only where a workload-selector DestinationRule could pick it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import msgspec
+
+from mtls_doctor.edges.authz import AuthzSeam, allow_all
+from mtls_doctor.edges.clients import apiserver, kubelet, workload_client
+from mtls_doctor.edges.evaluate import Client, Evaluator, _in_ranges, direct_service
+from mtls_doctor.edges.records import Edge, Outcome
+from mtls_doctor.edges.registry import MeshService, Registry, SvcPort
+from mtls_doctor.edges.server import ServerSides
+from mtls_doctor.model.mesh import Mesh
+from mtls_doctor.semantics.destinationrule import host_matches
+from mtls_doctor.semantics.trace import Step
+
+Destination = tuple[MeshService, SvcPort]
+RelevanceHook = Callable[[Client, MeshService, SvcPort], Any]
+
+
+class ClientGroup(msgspec.Struct, frozen=True):
+    """Clients of one cluster that look the same to every destination, namespaces aside."""
+
+    key: tuple[Any, ...]
+    by_namespace: dict[str, tuple[Client, ...]]
+
+
+class EdgeEngine:
+    def __init__(
+        self,
+        mesh: Mesh,
+        authz: AuthzSeam = allow_all,
+        authz_relevance: RelevanceHook | None = None,
+    ) -> None:
+        self.mesh = mesh
+        self.servers = ServerSides(mesh)
+        self.registries = {name: Registry(mesh, name) for name in mesh.clusters}
+        self.evaluators = {
+            name: Evaluator(reg, self.servers, authz) for name, reg in self.registries.items()
+        }
+        self.authz_relevance = authz_relevance
+        self._memo: dict[tuple[Any, ...], Outcome] = {}
+        self._clients: dict[str, tuple[Client, ...]] = {}
+        self._relevant_ns: dict[tuple[str, str, str], frozenset[str]] = {}
+        self._selector_ns: dict[str, frozenset[str]] = {}
+        self._groups: dict[str, list[ClientGroup]] = {}
+        self.evaluations = 0
+
+    # -- inventory ---------------------------------------------------------------------------
+
+    def clients(self, cluster: str) -> tuple[Client, ...]:
+        got = self._clients.get(cluster)
+        if got is None:
+            c = self.mesh.clusters[cluster]
+            got = tuple(workload_client(c, w) for w in c.workloads)
+            self._clients[cluster] = got
+        return got
+
+    def destinations(self, cluster: str) -> Iterator[Destination]:
+        for svc in self.registries[cluster].services:
+            for port in svc.ports:
+                if port.protocol.port_class != "udp":
+                    yield svc, port
+
+    def find_service(
+        self, cluster: str, host: str, client_ns: str | None = None
+    ) -> MeshService | None:
+        """A service by the name a client would dial: FQDN, ServiceEntry host, or short name."""
+        by_host = self.registries[cluster].by_host
+        candidates = [host]
+        if client_ns:
+            candidates.append(f"{host}.{client_ns}.svc.cluster.local")
+        candidates += [f"{host}.svc.cluster.local", f"{host}.cluster.local"]
+        for name in candidates:
+            found = by_host.get(name)
+            if found:
+                return found[0]
+        return None
+
+    # -- relative keys -----------------------------------------------------------------------
+
+    def _relevant_namespaces(self, cluster: str, svc: MeshService) -> frozenset[str]:
+        key = (cluster, svc.hostname, svc.namespace)
+        got = self._relevant_ns.get(key)
+        if got is None:
+            idx = self.mesh.clusters[cluster]
+            dr_ns = {
+                r.namespace for r in idx.dr.all if host_matches(idx.dr.hosts[id(r)], svc.hostname)
+            }
+            export = {e for e in svc.export_to if e not in (".", "*", "~")}
+            got = frozenset({svc.namespace, idx.config.root_namespace, *dr_ns, *export})
+            self._relevant_ns[key] = got
+        return got
+
+    def _selector_namespaces(self, cluster: str) -> frozenset[str]:
+        got = self._selector_ns.get(cluster)
+        if got is None:
+            idx = self.mesh.clusters[cluster]
+            got = frozenset(r.namespace for r in idx.dr.all if r.obj.spec.workload_selector)
+            self._selector_ns[cluster] = got
+        return got
+
+    def relative_key(self, client: Client, svc: MeshService, port: SvcPort) -> tuple[Any, ...]:
+        ns = client.namespace
+        rel_ns = ns if ns is not None and ns in self._relevant_namespaces(client.cluster, svc) else None  # noqa: E501
+        labels: Any = None
+        if rel_ns is not None and rel_ns in self._selector_namespaces(client.cluster):
+            labels = tuple(sorted(client.labels.items()))
+        bypass = any(
+            _in_ranges(v, client.exclude_ranges)
+            or (client.include_ranges is not None and not _in_ranges(v, client.include_ranges))
+            for v in svc.vips
+        ) if client.exclude_ranges or client.include_ranges is not None else False  # fmt: skip
+        extra = self.authz_relevance(client, svc, port) if self.authz_relevance else None
+        side = client.sidecar_resource
+        return (
+            client.cluster,
+            client.sidecar,
+            port.number in client.exclude_ports,
+            bypass,
+            client.sends_tls,
+            None if side is None else (side.namespace, side.name),
+            rel_ns,
+            labels,
+            None if ns is None else "in-mesh",
+            extra,
+        )
+
+    # -- evaluation --------------------------------------------------------------------------
+
+    def outcome(self, client: Client, svc: MeshService, port: SvcPort) -> Outcome:
+        key = (id(svc), port.number, *self.relative_key(client, svc, port))
+        got = self._memo.get(key)
+        if got is None:
+            self.evaluations += 1
+            got = self.evaluators[client.cluster].evaluate(client, svc, port)
+            self._memo[key] = got
+        return got
+
+    def edge(self, client: Client, svc: MeshService, port: SvcPort) -> Edge:
+        return materialize(
+            client, svc, port, self.outcome(client, svc, port), self.mesh.multi_cluster
+        )
+
+    def all_edges(self) -> Iterator[Edge]:
+        for cluster in self.mesh.clusters:
+            clients = self.clients(cluster)
+            for svc, port in self.destinations(cluster):
+                for client in clients:
+                    yield self.edge(client, svc, port)
+
+    def count_edges(self) -> int:
+        total = 0
+        for cluster in self.mesh.clusters:
+            n = len(self.clients(cluster))
+            total += n * sum(1 for _ in self.destinations(cluster))
+        return total
+
+    # -- direct calls and pseudo-clients --------------------------------------------------------
+
+    def resolve(self, client: Client, text: str) -> Target | str:
+        """`--to` in the client's cluster: HOST:PORT, POD_IP:PORT, ns/workload:PORT or a
+        StatefulSet pod's DNS name. A string is an error message."""
+        parsed = parse_host_port(text)
+        if parsed is None:
+            return f"--to {text!r}: expected HOST:PORT"
+        host, number = parsed
+        svc = self.find_service(client.cluster, host, client.namespace)
+        if svc is not None:
+            port = svc.port(number)
+            if port is None:
+                return f"{svc.display} has no port {number} (ports: {[p.number for p in svc.ports]})"
+            return Target(svc, port)
+        first, _, rest = host.partition(".")
+        if rest:
+            parent = self.find_service(client.cluster, rest, client.namespace)
+            if parent is not None and parent.resolution == "headless" and parent.port(number):
+                return Target(parent, parent.port(number), only=first)  # type: ignore[arg-type]
+        found: tuple[Any, Any] | None = None
+        if "/" in host:
+            ns, _, name = host.partition("/")
+            for c in self.mesh.clusters.values():
+                w = next((w for w in c.workloads_by_ns.get(ns, ()) if w.name == name), None)
+                if w is not None:
+                    found = (c, w)
+                    break
+        else:
+            found = self.mesh.workload_at(host)
+        if found is None:
+            return f"--to {text!r}: no service, ServiceEntry host or workload address matches"
+        c, w = found
+        for svc in self.registries[client.cluster].services:
+            if svc.resolution == "headless" and svc.selector and svc.namespace == w.namespace:
+                from mtls_doctor.semantics.trace import selects
+
+                port = svc.port(number)
+                if port is not None and selects(svc.selector, w.labels):
+                    return Target(svc, port, only=host)
+        return self._direct_target(c.name, w, number, None if "/" in host else host)
+
+    def _direct_target(self, cluster: str, w: Any, number: int, address: str | None) -> Target:
+        facts = self.servers.facts(cluster, w, number)
+        svc = direct_service(address, w.key, number, facts.port_kind, (w.ref,), facts.app_tls)
+        ep = self.registries[cluster]._pod_endpoint(self.mesh.clusters[cluster], w, number, address)
+        return Target(svc, svc.ports[0], endpoint=ep)
+
+    def target_edge(self, client: Client, target: Target) -> Edge:
+        ev = self.evaluators[client.cluster]
+        if target.endpoint is not None:
+            wire = "app-tls" if client.sends_tls or target.port.protocol.app_tls else "plaintext-http"  # noqa: E501
+            outcome = ev.evaluate_direct(client, target.svc, target.endpoint, wire)  # type: ignore[arg-type]
+        elif target.only is not None:
+            outcome = ev.evaluate(client, target.svc, target.port, only=target.only)
+        else:
+            outcome = self.outcome(client, target.svc, target.port)
+        return materialize(client, target.svc, target.port, outcome, self.mesh.multi_cluster)
+
+    def pseudo_edges(self, cluster: str) -> Iterator[Edge]:
+        """kube-apiserver → webhook services; kubelet → probed ports that are not rewritten."""
+        c = self.mesh.clusters[cluster]
+        api = apiserver(c)
+        seen: set[tuple[str, int]] = set()
+        for cfg in c.webhooks:
+            for hook in cfg.obj.webhooks:
+                ref = hook.client_config.service
+                if ref is None:
+                    continue
+                host = f"{ref.name}.{ref.namespace}.svc.cluster.local"
+                svc = self.find_service(cluster, host)
+                if svc is None or (host, ref.port) in seen:
+                    continue
+                port = svc.port(ref.port)
+                if port is not None:
+                    seen.add((host, ref.port))
+                    yield self.edge(api, svc, port)
+        kube = kubelet(c)
+        for w in c.workloads:
+            if not c.injection(w).injected:
+                continue
+            for number, scheme in _unrewritten_probes(w):
+                address = w.ips[0] if w.ips else None
+                target = self._direct_target(cluster, w, number, address)
+                if scheme == "HTTPS":
+                    kube_tls = msgspec.structs.replace(kube, sends_tls=True)
+                    yield self.target_edge(kube_tls, target)
+                else:
+                    yield self.target_edge(kube, target)
+
+    def groups(self, cluster: str) -> list[ClientGroup]:
+        """Clients grouped by everything but namespace (the base groups)."""
+        cached = self._groups.get(cluster)
+        if cached is not None:
+            return cached
+        buckets: dict[tuple[Any, ...], dict[str, list[Client]]] = defaultdict(lambda: defaultdict(list))  # noqa: E501
+        sel_ns = self._selector_namespaces(cluster)
+        for c in self.clients(cluster):
+            side = c.sidecar_resource
+            labels = tuple(sorted(c.labels.items())) if c.namespace in sel_ns else None
+            key = (
+                c.sidecar, c.exclude_ports, c.exclude_ranges, c.include_ranges,
+                None if side is None else (side.namespace, side.name), labels,
+            )  # fmt: skip
+            buckets[key][c.namespace or ""].append(c)
+        groups = [
+            ClientGroup(k, {ns: tuple(v) for ns, v in by_ns.items()}) for k, by_ns in buckets.items()
+        ]
+        self._groups[cluster] = groups
+        return groups
+
+
+REWRITE_ANNOTATION = "sidecar.istio.io/rewriteAppHTTPProbers"
+AGENT_PORT = 15020
+
+
+def _unrewritten_probes(w: Any) -> Iterator[tuple[int, str]]:
+    """(port, scheme) of HTTP/gRPC probes of a sidecar workload that reach the app port.
+
+    The injector rewrites probes to the agent's port 15020 unless the pod opts out; pods read
+    from a cluster show the result, templates show the intent."""
+    if w.from_template and w.annotations.get(REWRITE_ANNOTATION, "true") != "false":
+        return
+    seen: set[int] = set()
+    for c in w.containers:
+        for probe in (c.readiness_probe, c.liveness_probe, c.startup_probe):
+            if probe is None:
+                continue
+            action = probe.http_get or probe.grpc
+            if action is None:
+                continue
+            number = w.container_port(action.port)
+            if number is None or number == AGENT_PORT or number in seen:
+                continue
+            seen.add(number)
+            scheme = getattr(action, "scheme", "HTTP") or "HTTP"
+            yield number, scheme.upper()
+
+
+def materialize(
+    client: Client, svc: MeshService, port: SvcPort, outcome: Outcome, multi: bool
+) -> Edge:
+    """The shared outcome, with the client's own step and names filled in."""
+    _, step = Evaluator.capture(client, svc, port)
+    trace = (step, *(_fill(s, client) for s in outcome.trace))
+    fix = _fill_text(outcome.fix, client) if outcome.fix else None
+    filled = msgspec.structs.replace(outcome, trace=trace, fix=fix)
+    return Edge(
+        from_=client.name,
+        from_cluster=client.cluster if multi else None,
+        to=f"{svc.display}:{port.number}",
+        to_cluster=svc.home_cluster if multi else None,
+        outcome=filled,
+    )
+
+
+def _fill_text(text: str, client: Client) -> str:
+    if "$CLIENT" not in text:
+        return text
+    return (
+        text.replace("$CLIENT_NS", client.namespace or "")
+        .replace("$CLIENT_ID", client.identity or "no certificate")
+        .replace("$CLIENT", client.name)
+    )
+
+
+def _fill(step: Step, client: Client) -> Step:
+    if "$CLIENT" not in step.decision:
+        return step
+    return msgspec.structs.replace(step, decision=_fill_text(step.decision, client))
+
+
+class Target(msgspec.Struct, frozen=True):
+    """What `--to` named, resolved in a client's cluster."""
+
+    svc: MeshService
+    port: SvcPort
+    endpoint: Any = None  # a registry Endpoint for direct calls
+    only: str | None = None  # restrict a service edge to one pod (StatefulSet pod DNS name)
+
+
+def parse_host_port(text: str) -> tuple[str, int] | None:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        return None
+    return host, int(port)

@@ -1,0 +1,357 @@
+"""The service registry a cluster's istiod builds: services and their endpoints.
+
+A cluster sees its own Kubernetes Services, ServiceEntries and WorkloadEntries, plus the Services
+and pods of every cluster it discovers (remote secrets); Services with the same name and
+namespace merge across clusters. Endpoint identities use the viewing cluster's trust domain,
+as that istiod computes them (istio-semantics.md §3.5, §4.1, §9).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Literal
+
+import msgspec
+
+from mtls_doctor.model import istio, kube
+from mtls_doctor.model.mesh import ClusterIndex, Mesh
+from mtls_doctor.model.objects import Loaded
+from mtls_doctor.model.refs import ResourceRef
+from mtls_doctor.model.workloads import Workload
+from mtls_doctor.semantics import protocol
+from mtls_doctor.semantics.identity import spiffe_id
+from mtls_doctor.semantics.scope import EXPORT_TO_ANNOTATION
+from mtls_doctor.semantics.trace import selects
+
+TLS_MODE_LABEL = "security.istio.io/tlsMode"
+CANONICAL_SA = "alpha.istio.io/canonical-serviceaccounts"
+KUBE_SA = "alpha.istio.io/kubernetes-serviceaccounts"
+
+
+class SvcPort(msgspec.Struct, frozen=True):
+    number: int
+    name: str | None
+    protocol: protocol.Protocol
+    target: int | str | None
+
+
+class MeshService(msgspec.Struct, frozen=True):
+    kind: Literal["Service", "ServiceEntry"]
+    hostname: str
+    namespace: str
+    display: str  # the host as clients name it
+    refs: tuple[ResourceRef, ...]
+    ports: tuple[SvcPort, ...]
+    mesh_external: bool
+    resolution: str  # ClusterIP, headless, ExternalName, or the ServiceEntry resolution
+    export_to: tuple[str, ...]
+    declared_sans: tuple[str, ...]
+    vips: tuple[str, ...]
+    selector: dict[str, str] | None
+    home_cluster: str  # the cluster whose object defines it (the view's own when merged)
+
+    @property
+    def passthrough(self) -> bool:
+        """Headless / resolution NONE: an ORIGINAL_DST cluster, no per-endpoint socket match."""
+        return self.resolution in ("headless", "NONE")
+
+    @property
+    def ref(self) -> ResourceRef:
+        return self.refs[0]
+
+    def port(self, number: int) -> SvcPort | None:
+        return next((p for p in self.ports if p.number == number), None)
+
+
+class Endpoint(msgspec.Struct, frozen=True):
+    address: str | None
+    namespace: str  # the namespace client-side policy evaluates the endpoint in
+    labels: dict[str, str]
+    tls_mode: str
+    tls_mode_why: str
+    identity: str | None  # the SPIFFE ID the registry associates (viewer's trust domain)
+    target_port: int | None
+    source: ResourceRef
+    server: Workload | None
+    server_cluster: str | None
+
+    @property
+    def workload_key(self) -> str | None:
+        return self.server.key if self.server is not None else None
+
+
+def _svc_ref(s: Loaded[kube.Service]) -> ResourceRef:
+    return ResourceRef("Service", s.namespace, s.name, s.cluster, s.origin)
+
+
+def _se_ref(s: Loaded[istio.ServiceEntry]) -> ResourceRef:
+    return ResourceRef("ServiceEntry", s.namespace, s.name, s.cluster, s.origin)
+
+
+def _we_ref(w: Loaded[istio.WorkloadEntry]) -> ResourceRef:
+    return ResourceRef("WorkloadEntry", w.namespace, w.name, w.cluster, w.origin)
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(x.strip() for x in (value or "").split(",") if x.strip())
+
+
+class Registry:
+    """The registry of one viewing cluster."""
+
+    def __init__(self, mesh: Mesh, view: str) -> None:
+        self.mesh = mesh
+        self.view = view
+        self.index: ClusterIndex = mesh.clusters[view]
+        self.td = self.index.config.trust_domain
+        self._endpoints: dict[tuple[str, str, int], tuple[Endpoint, ...]] = {}
+
+    @cached_property
+    def services(self) -> tuple[MeshService, ...]:
+        out: dict[tuple[str, str], MeshService] = {}
+        for cluster_name in self.mesh.discovery[self.view]:
+            for s in self.mesh.clusters[cluster_name].services:
+                svc = self._from_kube(s)
+                key = (svc.hostname, svc.namespace)
+                if key in out:
+                    prev = out[key]
+                    out[key] = msgspec.structs.replace(prev, refs=(*prev.refs, *svc.refs))
+                else:
+                    out[key] = svc
+        for se in self.index.service_entries:
+            for svc in self._from_service_entry(se):
+                key = (svc.hostname, svc.namespace)
+                if key not in out:
+                    out[key] = svc
+        return tuple(sorted(out.values(), key=lambda s: (s.namespace, s.hostname)))
+
+    @cached_property
+    def by_host(self) -> dict[str, list[MeshService]]:
+        hosts: dict[str, list[MeshService]] = {}
+        for s in self.services:
+            hosts.setdefault(s.hostname, []).append(s)
+            if s.display != s.hostname:
+                hosts.setdefault(s.display, []).append(s)
+        return hosts
+
+    def _from_kube(self, s: Loaded[kube.Service]) -> MeshService:
+        spec = s.obj.spec
+        ports = tuple(
+            SvcPort(
+                p.port,
+                p.name,
+                protocol.kube_port(p.name, p.app_protocol, p.protocol, p.port),
+                p.target_port if p.target_port is not None else p.port,
+            )
+            for p in spec.ports
+        )
+        if spec.type == "ExternalName":
+            resolution = "ExternalName"
+        elif spec.cluster_ip == "None":
+            resolution = "headless"
+        else:
+            resolution = "ClusterIP"
+        ann = s.meta.annotations
+        sans = (
+            *_split(ann.get(CANONICAL_SA)),
+            *(spiffe_id(self.td, s.namespace, sa) for sa in _split(ann.get(KUBE_SA))),
+        )
+        host = f"{s.name}.{s.namespace}.svc.cluster.local"
+        return MeshService(
+            kind="Service",
+            hostname=host,
+            namespace=s.namespace,
+            display=host,
+            refs=(_svc_ref(s),),
+            ports=ports,
+            mesh_external=resolution == "ExternalName",
+            resolution=resolution,
+            export_to=_split(ann.get(EXPORT_TO_ANNOTATION)),
+            declared_sans=sans,
+            vips=(spec.cluster_ip,) if spec.cluster_ip and spec.cluster_ip != "None" else (),
+            selector=spec.selector,
+            home_cluster=s.cluster,
+        )
+
+    def _from_service_entry(self, se: Loaded[istio.ServiceEntry]) -> list[MeshService]:
+        spec = se.obj.spec
+        ports = tuple(
+            SvcPort(p.number, p.name, protocol.service_entry_port(p.protocol), p.target_port)
+            for p in spec.ports
+        )
+        return [
+            MeshService(
+                kind="ServiceEntry",
+                hostname=host,
+                namespace=se.namespace,
+                display=host,
+                refs=(_se_ref(se),),
+                ports=ports,
+                mesh_external=spec.location != "MESH_INTERNAL",
+                resolution=spec.resolution,
+                export_to=tuple(spec.export_to or ()),
+                declared_sans=tuple(spec.subject_alt_names),
+                vips=tuple(spec.addresses),
+                selector=spec.workload_selector.labels if spec.workload_selector else None,
+                home_cluster=se.cluster,
+            )
+            for host in spec.hosts
+        ]
+
+    # -- endpoints ---------------------------------------------------------------------------
+
+    def endpoints(self, svc: MeshService, port: SvcPort) -> tuple[Endpoint, ...]:
+        key = (svc.hostname, svc.namespace, port.number)
+        got = self._endpoints.get(key)
+        if got is None:
+            got = tuple(self._compute_endpoints(svc, port))
+            self._endpoints[key] = got
+        return got
+
+    def _compute_endpoints(self, svc: MeshService, port: SvcPort) -> list[Endpoint]:
+        if svc.kind == "Service":
+            return self._kube_endpoints(svc, port)
+        return self._se_endpoints(svc, port)
+
+    def _pod_endpoint(
+        self, c: ClusterIndex, w: Workload, target: int | None, address: str | None
+    ) -> Endpoint:
+        inj = c.injection(w)
+        label = w.labels.get(TLS_MODE_LABEL)
+        if label is not None:
+            mode, why = label, f"the pod label {TLS_MODE_LABEL}={label}"
+        elif inj.injected and not inj.observed:
+            mode, why = "istio", f"the injector will label it {TLS_MODE_LABEL}=istio"
+        elif inj.injected:
+            mode, why = "istio", "the pod has a sidecar"
+        else:
+            mode, why = "disabled", f"the pod has no sidecar and no {TLS_MODE_LABEL} label"
+        return Endpoint(
+            address=address,
+            namespace=w.namespace,
+            labels=w.labels,
+            tls_mode=mode,
+            tls_mode_why=why,
+            identity=spiffe_id(self.td, w.namespace, w.service_account),
+            target_port=target,
+            source=w.ref,
+            server=w,
+            server_cluster=c.name,
+        )
+
+    def _workload_endpoints(
+        self, c: ClusterIndex, w: Workload, target: int | str | None
+    ) -> list[Endpoint]:
+        num = w.container_port(target)
+        if not w.pods or all(p.ip is None for p in w.pods):
+            return [self._pod_endpoint(c, w, num, None)]
+        return [self._pod_endpoint(c, w, num, ip) for ip in w.ips]
+
+    def _kube_endpoints(self, svc: MeshService, port: SvcPort) -> list[Endpoint]:
+        out: list[Endpoint] = []
+        if not svc.selector:
+            return out
+        for ref in svc.refs:
+            c = self.mesh.clusters[ref.cluster]
+            for w in c.workloads_by_ns.get(svc.namespace, ()):
+                if selects(svc.selector, w.labels):
+                    out.extend(self._workload_endpoints(c, w, port.target))
+        for we in self.index.workload_entries:
+            if we.namespace == svc.namespace and selects(svc.selector, self._we_labels(we)):
+                out.append(self._we_endpoint(we.obj.spec, we.namespace, _we_ref(we), port, we))
+        return out
+
+    @staticmethod
+    def _we_labels(we: Loaded[istio.WorkloadEntry]) -> dict[str, str]:
+        return {**we.obj.spec.labels, **we.meta.labels}
+
+    def _we_endpoint(
+        self,
+        spec: istio.WorkloadEntrySpec,
+        namespace: str,
+        source: ResourceRef,
+        port: SvcPort,
+        we: Loaded[istio.WorkloadEntry] | None,
+    ) -> Endpoint:
+        labels = self._we_labels(we) if we is not None else dict(spec.labels)
+        if TLS_MODE_LABEL in labels:
+            mode = labels[TLS_MODE_LABEL]
+            why = f"{source.kind} {source.namespace}/{source.name} label {TLS_MODE_LABEL}={mode}"
+        elif spec.service_account:
+            mode = "istio"
+            why = f"{source.kind} {source.namespace}/{source.name} has serviceAccount {spec.service_account}"  # noqa: E501
+        else:
+            mode = "disabled"
+            why = (
+                f"{source.kind} {source.namespace}/{source.name} has no serviceAccount and no "
+                f"{TLS_MODE_LABEL} label"
+            )
+        identity = (
+            spiffe_id(self.td, namespace, spec.service_account) if spec.service_account else None
+        )
+        target: int | None
+        if port.name and port.name in spec.ports:
+            target = spec.ports[port.name]
+        elif isinstance(port.target, int):
+            target = port.target
+        else:
+            target = port.number
+        found = self.mesh.workload_at(spec.address) if spec.address else None
+        return Endpoint(
+            address=spec.address or None,
+            namespace=namespace,
+            labels=labels,
+            tls_mode=mode,
+            tls_mode_why=why,
+            identity=identity,
+            target_port=target,
+            source=source,
+            server=found[1] if found else None,
+            server_cluster=found[0].name if found else None,
+        )
+
+    def _se_endpoints(self, svc: MeshService, port: SvcPort) -> list[Endpoint]:
+        se = next(
+            s
+            for s in self.index.service_entries
+            if s.namespace == svc.namespace and s.name == svc.ref.name
+        )
+        spec = se.obj.spec
+        src = _se_ref(se)
+        out = [self._we_endpoint(ep, se.namespace, src, port, None) for ep in spec.endpoints]
+        if spec.workload_selector is not None:
+            sel = spec.workload_selector.labels
+            for we in self.index.workload_entries:
+                if we.namespace == se.namespace and selects(sel, self._we_labels(we)):
+                    out.append(self._we_endpoint(we.obj.spec, we.namespace, _we_ref(we), port, we))
+            for w in self.index.workloads_by_ns.get(se.namespace, ()):
+                if selects(sel, w.labels):
+                    out.extend(self._workload_endpoints(self.index, w, port.target or port.number))
+        if not out and spec.resolution in ("DNS", "DNS_ROUND_ROBIN"):
+            out.append(
+                Endpoint(
+                    address=svc.hostname,
+                    namespace=se.namespace,
+                    labels={},
+                    tls_mode="disabled",
+                    tls_mode_why="a DNS ServiceEntry without endpoints resolves its host name",
+                    identity=None,
+                    target_port=port.target if isinstance(port.target, int) else port.number,
+                    source=src,
+                    server=None,
+                    server_cluster=None,
+                )
+            )
+        return out
+
+    def service_accounts(self, svc: MeshService) -> tuple[str, ...]:
+        """The service's SAN list before alias expansion (§4.1): endpoint identities of every
+        port plus the declared ones."""
+        ids: dict[str, None] = {}
+        for p in svc.ports:
+            for ep in self.endpoints(svc, p):
+                if ep.identity:
+                    ids[ep.identity] = None
+        for san in svc.declared_sans:
+            ids[san] = None
+        return tuple(sorted(ids))

@@ -1,0 +1,115 @@
+"""The server side of an edge: what sits behind an endpoint and how its sidecar treats a port."""
+
+from __future__ import annotations
+
+import msgspec
+
+from mtls_doctor.model.mesh import ClusterIndex, Mesh
+from mtls_doctor.model.refs import ResourceRef
+from mtls_doctor.model.workloads import Workload
+from mtls_doctor.semantics import protocol
+from mtls_doctor.semantics.identity import spiffe_id
+from mtls_doctor.semantics.inbound import PortKind
+from mtls_doctor.semantics.injection import Injection
+from mtls_doctor.semantics.peerauthn import PAResult, creation_order
+from mtls_doctor.semantics.trace import selects
+
+EXCLUDE_INBOUND = "traffic.sidecar.istio.io/excludeInboundPorts"
+INCLUDE_INBOUND = "traffic.sidecar.istio.io/includeInboundPorts"
+PROXY_PORTS = frozenset({15090, 15021, 15020})
+
+
+class ServerFacts(msgspec.Struct, frozen=True):
+    workload: Workload
+    cluster: str
+    injection: Injection
+    inbound_excluded: bool
+    excluded_why: str
+    pa: PAResult
+    port_kind: PortKind
+    port_why: str
+    port_refs: tuple[ResourceRef, ...]
+    app_tls: bool  # the server app speaks TLS on this port
+    identity: str  # what its certificate says
+    trust_domains: tuple[str, ...]  # client-certificate trust domains it accepts
+
+    @property
+    def sidecar(self) -> bool:
+        return self.injection.injected
+
+    @property
+    def captured(self) -> bool:
+        return self.injection.injected and not self.inbound_excluded
+
+
+def port_list(value: str | None) -> frozenset[int]:
+    return frozenset(
+        int(x) for x in (value or "").replace(" ", "").split(",") if x.strip().isdigit()
+    )
+
+
+def _inbound_excluded(w: Workload, port: int | None) -> tuple[bool, str]:
+    if port is None:
+        return False, ""
+    if port in PROXY_PORTS:
+        return True, f"port {port} is one of the proxy's own ports, never captured"
+    if port in port_list(w.annotations.get(EXCLUDE_INBOUND)):
+        return True, f"the pod annotation {EXCLUDE_INBOUND} lists port {port}"
+    include = w.annotations.get(INCLUDE_INBOUND)
+    if include is not None and include.strip() != "*" and port not in port_list(include):
+        return True, f"the pod annotation {INCLUDE_INBOUND}={include!r} does not list {port}"
+    return False, ""
+
+
+def _port_class(c: ClusterIndex, w: Workload, port: int | None) -> tuple[PortKind, str, tuple[ResourceRef, ...], bool]:  # noqa: E501
+    """The inbound chain class for `port`: from the oldest Service that selects the pod and
+    targets this port; a port no Service declares gets the pass-through chains."""
+    if port is None:
+        return "passthrough", "the target port is unknown", (), False
+    candidates = sorted(
+        (s for s in c.services_by_ns.get(w.namespace, ())
+         if s.obj.spec.selector and selects(s.obj.spec.selector, w.labels)),
+        key=creation_order,
+    )  # fmt: skip
+    for s in candidates:
+        for p in s.obj.spec.ports:
+            target = p.target_port if p.target_port is not None else p.port
+            if w.container_port(target) == port:
+                proto = protocol.kube_port(p.name, p.app_protocol, p.protocol, p.port)
+                ref = ResourceRef("Service", s.namespace, s.name, s.cluster, s.origin)
+                kind: PortKind = "tcp" if proto.port_class == "udp" else proto.port_class
+                return kind, f"Service {s.namespace}/{s.name} port {p.port}: {proto.why}", (ref,), proto.app_tls  # noqa: E501
+    return "passthrough", f"no Service of {w.key} declares port {port}: pass-through chains", (), False  # noqa: E501
+
+
+class ServerSides:
+    """Server facts per (cluster, workload, port), computed once."""
+
+    def __init__(self, mesh: Mesh) -> None:
+        self.mesh = mesh
+        self._cache: dict[tuple[str, int, int | None], ServerFacts] = {}
+
+    def facts(self, cluster: str, w: Workload, port: int | None) -> ServerFacts:
+        key = (cluster, id(w), port)
+        got = self._cache.get(key)
+        if got is not None:
+            return got
+        c = self.mesh.clusters[cluster]
+        excluded, why = _inbound_excluded(w, port)
+        kind, port_why, refs, app_tls = _port_class(c, w, port)
+        got = ServerFacts(
+            workload=w,
+            cluster=cluster,
+            injection=c.injection(w),
+            inbound_excluded=excluded,
+            excluded_why=why,
+            pa=c.pa.mode_for(w.namespace, w.labels, port),
+            port_kind=kind,
+            port_why=port_why,
+            port_refs=refs,
+            app_tls=app_tls,
+            identity=spiffe_id(c.config.trust_domain, w.namespace, w.service_account),
+            trust_domains=c.config.trust_domains,
+        )
+        self._cache[key] = got
+        return got

@@ -1,0 +1,130 @@
+"""Read every input into one Mesh: the only entry point from paths to the model."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import msgspec
+
+from mtls_doctor.model.mesh import ClusterIndex, Mesh, MeshConfigSource, parse_mesh_config
+from mtls_doctor.model.objects import (
+    CLUSTER_SCOPED,
+    IGNORED_KINDS,
+    KINDS,
+    Loaded,
+    convert,
+    fast_decode,
+)
+from mtls_doctor.model.refs import Origin, ResourceRef
+from mtls_doctor.sources.documents import read_bytes, read_file
+from mtls_doctor.sources.paths import InputFile, expand
+from mtls_doctor.sources.problems import InputProblem
+
+FAST_PATH_MIN_BYTES = 1 << 20  # below this the careful road is fast enough
+
+ProgressHook = Callable[[InputFile, int, int], None]  # (file, index, total)
+
+
+class LoadResult(msgspec.Struct):
+    mesh: Mesh
+    problems: list[InputProblem]
+    files: list[InputFile]
+    objects: int
+
+
+def load_mesh(
+    args: Iterable[str],
+    *,
+    mesh_config_file: str | None = None,
+    discovery: dict[str, frozenset[str]] | None = None,
+    progress: ProgressHook | None = None,
+) -> LoadResult:
+    files, problems = expand(args)
+    store: dict[tuple[str, str, str, str], Loaded[Any]] = {}
+    unknown: dict[str, tuple[int, Origin]] = {}
+    clusters: list[str] = []
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # nothing built here forms cycles; the collector only slows big loads down
+    try:
+        for i, f in enumerate(files):
+            if progress is not None:
+                progress(f, i, len(files))
+            if f.cluster not in clusters:
+                clusters.append(f.cluster)
+            for obj in _read_one(f, problems, unknown):
+                ns = "" if obj.kind in CLUSTER_SCOPED else obj.namespace or "default"
+                store[(obj.cluster, obj.kind, ns, obj.name)] = obj
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    for kind, (count, origin) in sorted(unknown.items()):
+        problems.append(
+            InputProblem(
+                origin,
+                f"kind {kind} is not one mtls-doctor reads ({count} object"
+                f"{'s' if count != 1 else ''}); ignored",
+                "warning",
+            )
+        )
+    override = None
+    if mesh_config_file is not None:
+        override = _read_mesh_config_file(mesh_config_file, problems)
+    by_cluster: dict[str, list[Loaded[Any]]] = {c: [] for c in clusters or ["default"]}
+    for (cluster, kind, ns, _), obj in store.items():
+        if kind not in CLUSTER_SCOPED and not obj.namespace:
+            obj = _with_default_namespace(obj, ns)
+        by_cluster[cluster].append(obj)
+    indexes = {
+        name: ClusterIndex(name, objs, override, problems) for name, objs in by_cluster.items()
+    }
+    return LoadResult(Mesh(indexes, discovery), problems, files, len(store))
+
+
+def _with_default_namespace(obj: Loaded[Any], ns: str) -> Loaded[Any]:
+    meta = msgspec.structs.replace(obj.meta, namespace=ns)
+    inner = msgspec.structs.replace(obj.obj, metadata=meta)
+    return Loaded(obj.cluster, obj.origin, inner)
+
+
+def _read_one(
+    f: InputFile, problems: list[InputProblem], unknown: dict[str, tuple[int, Origin]]
+) -> list[Loaded[Any]]:
+    try:
+        raw = read_bytes(f)
+    except OSError as exc:
+        problems.append(InputProblem(Origin(f.display), f"cannot read: {exc.strerror}"))
+        return []
+    if len(raw) >= FAST_PATH_MIN_BYTES and raw.lstrip()[:1] == b"{":
+        fast = fast_decode(f.cluster, f.display, raw)
+        if fast is not None:
+            return fast
+    result = read_file(f, raw)
+    problems.extend(result.problems)
+    out: list[Loaded[Any]] = []
+    for r in result.objects:
+        if r.kind not in KINDS:
+            if r.kind not in IGNORED_KINDS:
+                count, first = unknown.get(r.kind, (0, r.origin))
+                unknown[r.kind] = (count + 1, first)
+            continue
+        loaded = convert(r, problems)
+        if loaded is not None:
+            out.append(loaded)
+    return out
+
+
+def _read_mesh_config_file(path: str, problems: list[InputProblem]) -> MeshConfigSource | None:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as exc:
+        problems.append(InputProblem(Origin(path), f"cannot read mesh config: {exc.strerror}"))
+        return None
+    try:
+        cfg = parse_mesh_config(text)
+    except ValueError as exc:
+        problems.append(InputProblem(Origin(path), f"mesh config: {exc}"))
+        return None
+    return MeshConfigSource(cfg, ResourceRef("MeshConfig", "", path, "", Origin(path, 1)))

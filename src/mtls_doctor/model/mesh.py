@@ -1,0 +1,178 @@
+"""The Mesh snapshot: every cluster's objects, indexed once, and who discovers whom."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import msgspec
+import yaml
+
+from mtls_doctor.model import istio, kube
+from mtls_doctor.model.meshconfig import DEFAULT_MESH_CONFIG, MeshConfig
+from mtls_doctor.model.objects import Loaded
+from mtls_doctor.model.refs import ResourceRef
+from mtls_doctor.model.workloads import Workload, build_workloads
+from mtls_doctor.semantics.destinationrule import DRIndex
+from mtls_doctor.semantics.injection import Injection, decide
+from mtls_doctor.semantics.peerauthn import PAIndex
+from mtls_doctor.semantics.scope import SidecarIndex
+from mtls_doctor.sources.problems import InputProblem
+
+REMOTE_SECRET_LABEL = "istio/multiCluster"
+CLUSTER_ANNOTATION = "networking.istio.io/cluster"
+MESH_CONFIGMAPS = ("istio",)
+
+
+class MeshConfigSource(msgspec.Struct, frozen=True):
+    config: MeshConfig
+    ref: ResourceRef | None  # the ConfigMap or file it came from; None for Istio's defaults
+
+
+def parse_mesh_config(text: str) -> MeshConfig:
+    """MeshConfig from the YAML text of a `mesh` key (or a whole file). Raises ValueError."""
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ValueError(f"invalid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ValueError("mesh config is not a mapping")
+    if data.get("kind") == "ConfigMap":
+        mesh_text = (data.get("data") or {}).get("mesh")
+        if not isinstance(mesh_text, str):
+            raise ValueError("ConfigMap has no data.mesh")
+        return parse_mesh_config(mesh_text)
+    try:
+        return msgspec.convert(data, type=MeshConfig, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+class ClusterIndex:
+    """One cluster's objects, with the indexes the semantics need."""
+
+    def __init__(
+        self,
+        name: str,
+        objects: list[Loaded[Any]],
+        mesh_config: MeshConfigSource | None,
+        problems: list[InputProblem],
+    ) -> None:
+        self.name = name
+        by_kind: dict[str, list[Loaded[Any]]] = defaultdict(list)
+        for o in objects:
+            by_kind[o.kind].append(o)
+        self.by_kind = by_kind
+        self.mesh = mesh_config or self._find_mesh_config(by_kind.get("ConfigMap", []), problems)
+        cfg = self.mesh.config
+        self.namespaces: dict[str, Loaded[kube.Namespace]] = {
+            n.name: n for n in by_kind.get("Namespace", [])
+        }
+        controllers = [
+            o
+            for k in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob")
+            for o in by_kind.get(k, [])
+        ]
+        self.workloads: list[Workload] = build_workloads(by_kind.get("Pod", []), controllers)
+        self.workloads_by_ns: dict[str, list[Workload]] = defaultdict(list)
+        for w in self.workloads:
+            self.workloads_by_ns[w.namespace].append(w)
+        self.services: list[Loaded[kube.Service]] = by_kind.get("Service", [])
+        self.services_by_ns: dict[str, list[Loaded[kube.Service]]] = defaultdict(list)
+        for s in self.services:
+            self.services_by_ns[s.namespace].append(s)
+        self.service_entries: list[Loaded[istio.ServiceEntry]] = by_kind.get("ServiceEntry", [])
+        self.workload_entries: list[Loaded[istio.WorkloadEntry]] = by_kind.get(
+            "WorkloadEntry", []
+        )
+        self.authorization_policies: list[Loaded[istio.AuthorizationPolicy]] = by_kind.get(
+            "AuthorizationPolicy", []
+        )
+        self.webhooks: list[Loaded[Any]] = [
+            *by_kind.get("MutatingWebhookConfiguration", []),
+            *by_kind.get("ValidatingWebhookConfiguration", []),
+        ]
+        self.pa = PAIndex(by_kind.get("PeerAuthentication", []), cfg.root_namespace)
+        self.dr = DRIndex(
+            by_kind.get("DestinationRule", []),
+            cfg.root_namespace,
+            tuple(cfg.default_destination_rule_export_to),
+        )
+        self.sidecars = SidecarIndex(by_kind.get("Sidecar", []), cfg.root_namespace)
+        self.remote_secret_clusters = self._remote_secrets(by_kind.get("Secret", []))
+        self._injection: dict[int, Injection] = {}
+
+    @property
+    def config(self) -> MeshConfig:
+        return self.mesh.config
+
+    @staticmethod
+    def _find_mesh_config(
+        configmaps: list[Loaded[kube.ConfigMap]], problems: list[InputProblem]
+    ) -> MeshConfigSource:
+        candidates = [c for c in configmaps if c.name in MESH_CONFIGMAPS and "mesh" in c.obj.data]
+        candidates.sort(key=lambda c: (c.namespace != "istio-system", c.namespace))
+        for c in candidates:
+            try:
+                cfg = parse_mesh_config(c.obj.data["mesh"])
+            except ValueError as exc:
+                problems.append(
+                    InputProblem(c.origin, f"ConfigMap {c.namespace}/{c.name} key mesh: {exc}")
+                )
+                continue
+            return MeshConfigSource(cfg, ResourceRef("ConfigMap", c.namespace, c.name, c.cluster, c.origin))  # noqa: E501
+        return MeshConfigSource(DEFAULT_MESH_CONFIG, None)
+
+    @staticmethod
+    def _remote_secrets(secrets: list[Loaded[kube.Secret]]) -> frozenset[str]:
+        names: set[str] = set()
+        for s in secrets:
+            if s.meta.labels.get(REMOTE_SECRET_LABEL) != "true":
+                continue
+            names.update(s.obj.data.keys())
+            if CLUSTER_ANNOTATION in s.meta.annotations:
+                names.add(s.meta.annotations[CLUSTER_ANNOTATION])
+        return frozenset(names)
+
+    def namespace_ref(self, ns: str) -> ResourceRef | None:
+        n = self.namespaces.get(ns)
+        return None if n is None else ResourceRef("Namespace", "", ns, self.name, n.origin)
+
+    def injection(self, w: Workload) -> Injection:
+        """Whether `w` (a workload of this cluster) has a sidecar; cached."""
+        got = self._injection.get(id(w))
+        if got is None:
+            ns = self.namespaces.get(w.namespace)
+            got = decide(w, None if ns is None else ns.meta.labels, self.namespace_ref(w.namespace))
+            self._injection[id(w)] = got
+        return got
+
+
+class Mesh:
+    """All clusters of the input, and which cluster's registry holds which clusters' services."""
+
+    def __init__(
+        self,
+        clusters: dict[str, ClusterIndex],
+        discovery_overrides: dict[str, frozenset[str]] | None = None,
+    ) -> None:
+        self.clusters = clusters
+        self.discovery: dict[str, tuple[str, ...]] = {}
+        for name, c in clusters.items():
+            seen = {name} | {r for r in c.remote_secret_clusters if r in clusters}
+            if discovery_overrides and name in discovery_overrides:
+                seen |= {r for r in discovery_overrides[name] if r in clusters}
+            self.discovery[name] = tuple(sorted(seen, key=lambda n: (n != name, n)))
+        self.by_ip: dict[str, list[tuple[ClusterIndex, Workload]]] = defaultdict(list)
+        for c in clusters.values():
+            for w in c.workloads:
+                for ip in w.ips:
+                    self.by_ip[ip].append((c, w))
+
+    @property
+    def multi_cluster(self) -> bool:
+        return len(self.clusters) > 1
+
+    def workload_at(self, ip: str) -> tuple[ClusterIndex, Workload] | None:
+        found = self.by_ip.get(ip)
+        return found[0] if found else None

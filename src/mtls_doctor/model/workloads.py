@@ -1,0 +1,201 @@
+"""Workloads: pods grouped by their owning controller, or a controller's pod template alone.
+
+A `kubectl get -o yaml` dump has Pods (with IPs and, if injected, the sidecar); plain manifests
+have only Deployments and friends. Both become `Workload` records: the pods are authoritative
+when present, else the template stands for the pods the controller would create.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+import msgspec
+
+from mtls_doctor.model import kube
+from mtls_doctor.model.objects import Loaded
+from mtls_doctor.model.refs import Origin, ResourceRef
+
+SIDECAR_STATUS = "sidecar.istio.io/status"
+PROXY_CONTAINER = "istio-proxy"
+
+
+class PodInstance(msgspec.Struct, frozen=True):
+    name: str
+    ip: str | None
+    origin: Origin
+    # True/False when the pod object shows whether the injector ran; None for a template.
+    has_sidecar: bool | None
+
+
+class Workload(msgspec.Struct, frozen=True):
+    cluster: str
+    namespace: str
+    name: str
+    kind: str  # Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob or Pod
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    service_account: str
+    host_network: bool
+    containers: tuple[kube.Container, ...]
+    pods: tuple[PodInstance, ...]
+    origin: Origin
+    from_template: bool  # no pod was in the input; the template stands for them
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def ref(self) -> ResourceRef:
+        return ResourceRef(self.kind, self.namespace, self.name, self.cluster, self.origin)
+
+    @property
+    def observed_sidecar(self) -> bool | None:
+        """What the pods show: True/False when any pod says, else None (predict it)."""
+        seen = [p.has_sidecar for p in self.pods if p.has_sidecar is not None]
+        if not seen:
+            return None
+        return any(seen)
+
+    @property
+    def ips(self) -> tuple[str, ...]:
+        return tuple(p.ip for p in self.pods if p.ip)
+
+    def container_port(self, name_or_number: int | str | None) -> int | None:
+        """Resolve a target port (number, or a named container port) to a number."""
+        if name_or_number is None:
+            return None
+        if isinstance(name_or_number, int):
+            return name_or_number
+        if name_or_number.isdigit():
+            return int(name_or_number)
+        for c in self.containers:
+            for p in c.ports:
+                if p.name == name_or_number:
+                    return p.container_port
+        return None
+
+
+def pod_has_sidecar(pod: kube.Pod) -> bool | None:
+    """Whether a pod object shows an injected sidecar; None when it is a manifest not yet run."""
+    if SIDECAR_STATUS in pod.metadata.annotations:
+        return True
+    names = {c.name for c in (*pod.spec.containers, *pod.spec.init_containers)}
+    if PROXY_CONTAINER in names:
+        return True
+    if pod.status is not None and (pod.status.phase or pod.status.pod_ip):
+        return False  # it ran, and the injector did not add a proxy
+    return None
+
+
+def _pod_ip(pod: kube.Pod) -> str | None:
+    if pod.status is None:
+        return None
+    return pod.status.pod_ip or next((p.ip for p in pod.status.pod_ips if p.ip), None)
+
+
+def _controller_of(
+    ref: kube.OwnerRef | None, pod: kube.Pod, owners: dict[tuple[str, str], kube.Meta]
+) -> tuple[str, str]:
+    """(kind, name) of the workload that owns a pod, following ReplicaSet -> Deployment and
+    Job -> CronJob through the owner objects when present, else by Kubernetes' naming."""
+    if ref is None:
+        return "Pod", pod.metadata.name
+    if ref.kind == "ReplicaSet":
+        rs = owners.get(("ReplicaSet", ref.name))
+        if rs is not None:
+            up = _controller_ref(rs.owner_references)
+            if up is not None and up.kind == "Deployment":
+                return "Deployment", up.name
+            return "ReplicaSet", ref.name
+        h = pod.metadata.labels.get("pod-template-hash")
+        if h and ref.name.endswith(f"-{h}"):
+            return "Deployment", ref.name[: -len(h) - 1]
+        return "ReplicaSet", ref.name
+    if ref.kind == "Job":
+        job = owners.get(("Job", ref.name))
+        if job is not None:
+            up = _controller_ref(job.owner_references)
+            if up is not None and up.kind == "CronJob":
+                return "CronJob", up.name
+        return "Job", ref.name
+    return ref.kind, ref.name
+
+
+def _controller_ref(refs: Iterable[kube.OwnerRef]) -> kube.OwnerRef | None:
+    refs = list(refs)
+    return next((r for r in refs if r.controller), refs[0] if refs else None)
+
+
+def _template(obj: Any) -> kube.PodTemplate | None:
+    if isinstance(obj, kube.CronJob):
+        return obj.spec.job_template.spec.template
+    spec = getattr(obj, "spec", None)
+    return getattr(spec, "template", None)
+
+
+def _service_account(spec: kube.PodSpec) -> str:
+    return spec.service_account_name or spec.service_account or "default"
+
+
+def build_workloads(
+    pods: list[Loaded[kube.Pod]], controllers: list[Loaded[Any]]
+) -> list[Workload]:
+    """Workloads of one cluster, in a stable order (namespace, name)."""
+    owners: dict[str, dict[tuple[str, str], kube.Meta]] = defaultdict(dict)
+    for c in controllers:
+        owners[c.namespace][(c.kind, c.name)] = c.meta
+    by_owner: dict[tuple[str, str, str], list[Loaded[kube.Pod]]] = defaultdict(list)
+    for p in pods:
+        ns = p.namespace
+        ref = _controller_ref(p.obj.metadata.owner_references)
+        kind, name = _controller_of(ref, p.obj, owners.get(ns, {}))
+        by_owner[(ns, kind, name)].append(p)
+
+    result: dict[tuple[str, str, str], Workload] = {}
+    controller_by_key = {(c.namespace, c.kind, c.name): c for c in controllers}
+    for (ns, kind, name), members in by_owner.items():
+        first = members[0]
+        ctrl = controller_by_key.get((ns, kind, name))
+        spec = first.obj.spec
+        instances = tuple(
+            PodInstance(m.name, _pod_ip(m.obj), m.origin, pod_has_sidecar(m.obj)) for m in members
+        )
+        result[(ns, kind, name)] = Workload(
+            cluster=first.cluster,
+            namespace=ns,
+            name=name,
+            kind=kind,
+            labels=dict(first.obj.metadata.labels),
+            annotations=dict(first.obj.metadata.annotations),
+            service_account=_service_account(spec),
+            host_network=spec.host_network,
+            containers=tuple(c for c in spec.containers if c.name != PROXY_CONTAINER),
+            pods=instances,
+            origin=ctrl.origin if ctrl is not None else first.origin,
+            from_template=False,
+        )
+    for c in controllers:
+        key = (c.namespace, c.kind, c.name)
+        if key in result or c.kind == "ReplicaSet" and _controller_ref(c.meta.owner_references):
+            continue
+        tpl = _template(c.obj)
+        if tpl is None:
+            continue
+        result[key] = Workload(
+            cluster=c.cluster,
+            namespace=c.namespace,
+            name=c.name,
+            kind=c.kind,
+            labels=dict(tpl.metadata.labels),
+            annotations=dict(tpl.metadata.annotations),
+            service_account=_service_account(tpl.spec),
+            host_network=tpl.spec.host_network,
+            containers=tuple(tpl.spec.containers),
+            pods=(),
+            origin=c.origin,
+            from_template=True,
+        )
+    return sorted(result.values(), key=lambda w: (w.namespace, w.name, w.kind))

@@ -1,0 +1,138 @@
+"""The edge JSON contract (DESIGN.md "Edge contract (v1)"): plain data, no decisions."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+import msgspec
+
+from mtls_doctor.checks.finding import Finding
+from mtls_doctor.edges.classes import DestinationResult
+from mtls_doctor.edges.records import Edge
+from mtls_doctor.sources.problems import InputProblem
+
+CONTRACT_VERSION = "v1"
+
+
+def edge_dict(edge: Edge) -> dict[str, Any]:
+    o = edge.outcome
+    d: dict[str, Any] = {"from": edge.from_}
+    if edge.from_cluster is not None:
+        d["from_cluster"] = edge.from_cluster
+    d["to"] = edge.to
+    if edge.to_cluster is not None:
+        d["to_cluster"] = edge.to_cluster
+    d["verdict"] = o.verdict
+    d["cause"] = o.cause
+    d["endpoints"] = [
+        {
+            "address": e.address,
+            "workload": e.workload,
+            "cluster": e.cluster,
+            "verdict": e.verdict,
+            "cause": e.cause,
+        }
+        for e in o.endpoints
+    ]
+    d["trace"] = [
+        {"step": s.step, "decision": s.decision, "resources": [r.key for r in s.resources]}
+        for s in o.trace
+    ]
+    d["symptom"] = (
+        None
+        if o.symptom is None
+        else {
+            "http_status": o.symptom.http_status,
+            "response_flags": o.symptom.response_flags,
+            "message": o.symptom.message,
+            "server_log": o.symptom.server_log,
+        }
+    )
+    d["fix"] = o.fix
+    return d
+
+
+def finding_dict(f: Finding) -> dict[str, Any]:
+    d: dict[str, Any] = {
+        "code": f.code,
+        "level": f.level,
+        "subject": {"kind": f.subject.kind, "namespace": f.subject.namespace, "name": f.subject.name},  # noqa: E501
+        "message": f.message,
+        "fix": f.fix,
+    }
+    if f.origin is not None:
+        d["location"] = {"file": f.origin.file, "line": f.origin.line}
+    if f.cluster is not None:
+        d["cluster"] = f.cluster
+    return d
+
+
+def problem_dict(p: InputProblem) -> dict[str, Any]:
+    return {"file": p.origin.file, "line": p.origin.line, "level": p.level, "message": p.message}
+
+
+def _namespaces_of(result: DestinationResult) -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    for cls in result.classes:
+        for c in cls.clients:
+            counts[c.namespace or ""] += 1
+    return dict(counts)
+
+
+def destination_dict(result: DestinationResult, multi: bool) -> dict[str, Any]:
+    """The grouped form for large meshes: a default outcome plus exceptions."""
+    default = result.classes[0] if result.classes else None
+    totals = _namespaces_of(result)
+    exceptions = []
+    for cls in result.classes[1:]:
+        per_ns: Counter[str] = Counter(c.namespace or "" for c in cls.clients)
+        names: list[str] = []
+        for ns, n in sorted(per_ns.items()):
+            if ns and n == totals.get(ns) and n > 1:
+                names.append(f"{ns}/*")
+            else:
+                names.extend(c.name for c in cls.clients if (c.namespace or "") == ns)
+        exceptions.append(
+            {"from": names, "verdict": cls.outcome.verdict, "cause": cls.outcome.cause}
+        )
+    counts: Counter[str] = Counter()
+    for cls in result.classes:
+        counts[cls.outcome.verdict] += len(cls.clients)
+    d: dict[str, Any] = {"to": result.to}
+    if multi:
+        d["cluster"] = result.cluster
+    d["default"] = (
+        None
+        if default is None
+        else {"verdict": default.outcome.verdict, "cause": default.outcome.cause}
+    )
+    d["exceptions"] = exceptions
+    d["counts"] = dict(counts)
+    return d
+
+
+def render(
+    *,
+    edges: Iterable[Edge] | None,
+    destinations: Iterable[DestinationResult] | None,
+    findings: Iterable[Finding],
+    problems: Iterable[InputProblem],
+    multi: bool,
+    summary: dict[str, Any] | None = None,
+) -> bytes:
+    doc: dict[str, Any] = {"contract": CONTRACT_VERSION}
+    if edges is not None:
+        doc["edges"] = [edge_dict(e) for e in edges]
+    if destinations is not None:
+        doc["destinations"] = [destination_dict(r, multi) for r in destinations]
+    doc["findings"] = [finding_dict(f) for f in findings]
+    doc["problems"] = [problem_dict(p) for p in problems]
+    if summary is not None:
+        doc["summary"] = summary
+    return msgspec.json.format(msgspec.json.encode(doc), indent=2)
+
+
+def jsonl_line(edge: Edge) -> bytes:
+    return msgspec.json.encode(edge_dict(edge)) + b"\n"

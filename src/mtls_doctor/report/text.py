@@ -1,0 +1,212 @@
+"""Terminal views for people: the edge table, one edge hop by hop, the analysis summary."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from mtls_doctor.checks.finding import Finding
+from mtls_doctor.edges.classes import DestinationResult
+from mtls_doctor.edges.records import Edge
+from mtls_doctor.model.refs import ResourceRef
+
+VERDICT_STYLE = {
+    "mtls": "green",
+    "plaintext": "yellow",
+    "tls": "cyan",
+    "fail": "bold red",
+    "denied": "magenta",
+    "unknown": "dim",
+    "mixed": "dark_orange",
+}
+LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
+
+
+def verdict_text(verdict: str, cause: str | None = None) -> Text:
+    t = Text(verdict, style=VERDICT_STYLE.get(verdict, ""))
+    if cause:
+        t.append(f" / {cause}", style="dim" if verdict == "mtls" else "")
+    return t
+
+
+def _from(edge: Edge) -> str:
+    return f"{edge.from_} ({edge.from_cluster})" if edge.from_cluster else edge.from_
+
+
+def _to(edge: Edge) -> str:
+    return f"{edge.to} ({edge.to_cluster})" if edge.to_cluster else edge.to
+
+
+def edges_table(edges: Iterable[Edge]) -> Table:
+    table = Table(title="Edges", show_lines=False, expand=False)
+    table.add_column("from", overflow="fold")
+    table.add_column("to", overflow="fold")
+    table.add_column("verdict / cause", no_wrap=True)
+    table.add_column("endpoints", overflow="fold")
+    for e in edges:
+        o = e.outcome
+        eps = Text()
+        for i, ep in enumerate(o.endpoints):
+            if i:
+                eps.append("\n")
+            where = ep.address or ep.workload or "?"
+            eps.append(f"{where} ", style="")
+            if ep.workload and ep.address:
+                eps.append(f"{ep.workload} ", style="dim")
+            eps.append(ep.verdict, style=VERDICT_STYLE.get(ep.verdict, ""))
+        table.add_row(_from(e), _to(e), verdict_text(o.verdict, o.cause), eps)
+    return table
+
+
+def destinations_table(results: Iterable[DestinationResult], multi: bool) -> Table:
+    table = Table(title="Destinations (every client grouped by outcome)")
+    table.add_column("to", overflow="fold")
+    table.add_column("clients", justify="right")
+    table.add_column("outcome for most clients", no_wrap=True)
+    table.add_column("exceptions", overflow="fold")
+    for r in results:
+        if not r.classes:
+            continue
+        first = r.classes[0]
+        exc = Text()
+        for cls in r.classes[1:]:
+            names = [c.name for c in cls.clients]
+            shown = ", ".join(names[:3]) + (f" +{len(names) - 3}" if len(names) > 3 else "")
+            if exc:
+                exc.append("\n")
+            exc.append(f"{shown}: ")
+            exc.append_text(verdict_text(cls.outcome.verdict, cls.outcome.cause))
+        to = f"{r.to} ({r.cluster})" if multi else r.to
+        table.add_row(
+            to, str(r.client_count), verdict_text(first.outcome.verdict, first.outcome.cause), exc
+        )
+    return table
+
+
+def _refs(refs: Sequence[ResourceRef]) -> Text:
+    t = Text()
+    for i, r in enumerate(refs):
+        if i:
+            t.append("\n")
+        t.append(r.key, style="bold")
+        if r.origin is not None:
+            t.append(f"  {r.origin}", style="dim")
+    return t
+
+
+def explain_edge(edge: Edge) -> RenderableType:
+    o = edge.outcome
+    header = Text()
+    header.append(_from(edge), style="bold")
+    header.append(" → ")
+    header.append(_to(edge), style="bold")
+    header.append("   ")
+    header.append_text(verdict_text(o.verdict, o.cause))
+    steps = Table(show_header=True, expand=True, box=None, padding=(0, 1))
+    steps.add_column("#", justify="right", style="dim", no_wrap=True)
+    steps.add_column("step", style="bold", no_wrap=True)
+    steps.add_column("decision", ratio=3, overflow="fold")
+    steps.add_column("decided by", ratio=2, overflow="fold")
+    for i, s in enumerate(o.trace, 1):
+        steps.add_row(str(i), s.step, s.decision, _refs(s.resources))
+    parts: list[RenderableType] = [header, Text(), steps]
+    if len(o.endpoints) > 1:
+        eps = Table(title="endpoints", box=None)
+        eps.add_column("address")
+        eps.add_column("workload")
+        eps.add_column("cluster")
+        eps.add_column("verdict / cause")
+        for ep in o.endpoints:
+            eps.add_row(ep.address or "-", ep.workload or "-", ep.cluster or "-", verdict_text(ep.verdict, ep.cause))  # noqa: E501
+        parts += [Text(), eps]
+    if o.symptom is not None:
+        sym = Text()
+        if o.symptom.http_status is not None:
+            sym.append(f"HTTP {o.symptom.http_status}  ", style="bold")
+        if o.symptom.response_flags:
+            sym.append(f"flags {o.symptom.response_flags}  ", style="bold")
+        sym.append(o.symptom.message)
+        if o.symptom.server_log:
+            sym.append(f"\n{o.symptom.server_log}", style="dim")
+        parts += [Text(), Panel(sym, title="what you will see", title_align="left", border_style="red")]  # noqa: E501
+    if o.fix:
+        parts += [Panel(Text(o.fix), title="smallest fix", title_align="left", border_style="green")]  # noqa: E501
+    return Group(*parts)
+
+
+def findings_list(findings: Sequence[Finding]) -> RenderableType:
+    """Findings the way linters print them: location, level, code, subject; message; fix."""
+    parts: list[RenderableType] = []
+    for f in findings:
+        head = Text()
+        if f.origin is not None:
+            head.append(f"{f.origin}  ", style="bold")
+        head.append(f.level, style=LEVEL_STYLE[f.level])
+        head.append(f"  {f.code}  ", style="bold")
+        head.append(str(f.subject))
+        if f.cluster:
+            head.append(f"  ({f.cluster})", style="dim")
+        body = Text(f"    {f.message}\n")
+        body.append(f"    fix: {f.fix}", style="green")
+        parts += [head, body]
+    return Group(*parts)
+
+
+def summary(
+    results: Sequence[DestinationResult],
+    pseudo: Sequence[Edge],
+    findings: Sequence[Finding],
+    multi: bool,
+    top_fixes: int = 5,
+) -> RenderableType:
+    counts: Counter[str] = Counter()
+    groups: dict[tuple[str, str | None], list[str]] = defaultdict(list)
+    fixes: Counter[str] = Counter()
+    for r in results:
+        for cls in r.classes:
+            o = cls.outcome
+            counts[o.verdict] += len(cls.clients)
+            if o.verdict != "mtls" and not (o.verdict == "plaintext" and not any(c.sidecar for c in cls.clients)):  # noqa: E501
+                names = [c.name for c in cls.clients]
+                shown = ", ".join(names[:3]) + (f" +{len(names) - 3}" if len(names) > 3 else "")
+                to = f"{r.to} ({r.cluster})" if multi else r.to
+                groups[(o.verdict, o.cause)].append(f"{shown} → {to}")
+                if o.fix:
+                    first = cls.clients[0]
+                    fixes[o.fix.replace("$CLIENT_NS", first.namespace or "").replace("$CLIENT", first.name)] += len(cls.clients)  # noqa: E501
+    for e in pseudo:
+        counts[e.outcome.verdict] += 1
+        if e.outcome.verdict != "mtls":
+            groups[(e.outcome.verdict, e.outcome.cause)].append(f"{e.from_} → {e.to}")
+            if e.outcome.fix:
+                fixes[e.outcome.fix] += 1
+    total = sum(counts.values())
+    head = Text(f"{total} edges: ", style="bold")
+    for v in ("mtls", "plaintext", "tls", "fail", "denied", "unknown", "mixed"):
+        if counts[v]:
+            head.append(f"{counts[v]} ", style="bold")
+            head.append(v, style=VERDICT_STYLE[v])
+            head.append("  ")
+    parts: list[RenderableType] = [head]
+    order = {"fail": 0, "denied": 1, "mixed": 2, "unknown": 3, "plaintext": 4, "tls": 5}
+    for (verdict, cause), items in sorted(groups.items(), key=lambda kv: (order.get(kv[0][0], 9), kv[0][1] or "")):  # noqa: E501
+        body = Text("\n".join(f"  {i}" for i in items[:10]))
+        if len(items) > 10:
+            body.append(f"\n  … and {len(items) - 10} more", style="dim")
+        title = verdict_text(verdict, cause)
+        parts += [Text(), title, body]
+    if fixes:
+        tf = Text("\nTop fixes", style="bold")
+        for fix, n in fixes.most_common(top_fixes):
+            tf.append(f"\n  • {fix}", style="green")
+            tf.append(f"  ({n} edge{'s' if n != 1 else ''})", style="dim")
+        parts.append(tf)
+    errors = sum(1 for f in findings if f.level == "error")
+    warnings = sum(1 for f in findings if f.level == "warning")
+    parts.append(Text(f"\n{len(findings)} findings: {errors} errors, {warnings} warnings", style="bold"))  # noqa: E501
+    return Group(*parts)

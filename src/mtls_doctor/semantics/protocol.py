@@ -1,0 +1,70 @@
+"""Port protocol selection (istio-semantics.md §7): the listener class and whether the app
+itself speaks TLS on the port."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+PortClass = Literal["http", "tcp", "auto", "udp"]
+
+_HTTP = {"http", "http2", "grpc", "grpc-web", "http_proxy"}
+_TCP = {"tcp", "https", "tls", "mongo", "redis", "mysql"}
+_WELL_KNOWN_TCP = {25, 53, 3306, 27017}
+
+
+class Protocol(msgspec.Struct, frozen=True):
+    name: str  # the Istio protocol, upper case (HTTP, HTTPS, TCP, ...) or UNSUPPORTED
+    port_class: PortClass
+    why: str
+
+    @property
+    def app_tls(self) -> bool:
+        """The application speaks TLS itself on this port (HTTPS / TLS)."""
+        return self.name in ("HTTPS", "TLS")
+
+
+def _parse(value: str) -> str | None:
+    v = value.lower()
+    if v.startswith("grpc-web"):
+        return "grpc-web"
+    prefix = v.split("-", 1)[0]
+    if prefix in _HTTP or prefix in _TCP or prefix == "udp":
+        return prefix
+    return None
+
+
+def _classify(proto: str | None, why: str) -> Protocol:
+    if proto is None:
+        return Protocol("UNSUPPORTED", "auto", why + " → protocol sniffing (auto)")
+    if proto == "udp":
+        return Protocol("UDP", "udp", why)
+    cls: PortClass = "http" if proto in _HTTP else "tcp"
+    return Protocol(proto.upper().replace("_", "-"), cls, why)
+
+
+def kube_port(name: str | None, app_protocol: str | None, protocol: str, port: int) -> Protocol:
+    """`ConvertProtocol` for a Kubernetes Service port."""
+    if protocol.upper() == "UDP":
+        return Protocol("UDP", "udp", "protocol: UDP")
+    if app_protocol:
+        special = {"kubernetes.io/h2c": "http2", "kubernetes.io/ws": "http",
+                   "kubernetes.io/wss": "https"}  # fmt: skip
+        proto = special.get(app_protocol) or _parse(app_protocol)
+        if proto is not None:
+            return _classify(proto, f"appProtocol {app_protocol}")
+    if name:
+        proto = _parse(name)
+        if proto is not None:
+            return _classify(proto, f"port name {name!r}")
+    if port in _WELL_KNOWN_TCP:
+        return Protocol("TCP", "tcp", f"unnamed well-known port {port} defaults to TCP")
+    return _classify(None, f"port name {name!r} names no protocol" if name else "unnamed port")
+
+
+def service_entry_port(protocol: str | None) -> Protocol:
+    """ServiceEntry ports use only the `protocol` field; the name is ignored."""
+    if not protocol:
+        return _classify(None, "ServiceEntry port without protocol")
+    return _classify(_parse(protocol), f"ServiceEntry protocol {protocol}")

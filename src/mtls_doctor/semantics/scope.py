@@ -1,0 +1,102 @@
+"""What a client's sidecar knows about (istio-semantics.md §10): service `exportTo`, the
+`Sidecar` resource's egress hosts, and the outbound traffic policy for everything else."""
+
+from __future__ import annotations
+
+import msgspec
+
+from mtls_doctor.model.istio import Sidecar
+from mtls_doctor.model.meshconfig import MeshConfig
+from mtls_doctor.model.objects import Loaded
+from mtls_doctor.model.refs import ResourceRef
+from mtls_doctor.semantics.destinationrule import host_matches
+from mtls_doctor.semantics.peerauthn import creation_order
+from mtls_doctor.semantics.trace import selects
+
+EXPORT_TO_ANNOTATION = "networking.istio.io/exportTo"
+
+
+class Visibility(msgspec.Struct, frozen=True):
+    visible: bool
+    why: str
+    resources: tuple[ResourceRef, ...] = ()
+
+
+def sidecar_ref(s: Loaded[Sidecar]) -> ResourceRef:
+    return ResourceRef("Sidecar", s.namespace, s.name, s.cluster, s.origin)
+
+
+def exported_to(
+    service_ns: str, export_to: tuple[str, ...], client_ns: str, mesh: MeshConfig
+) -> Visibility:
+    """Whether a service is exported to the client's namespace."""
+    exp = export_to or tuple(mesh.default_service_export_to) or ("*",)
+    if "*" in exp or client_ns in exp or ("." in exp and client_ns == service_ns):
+        return Visibility(True, "exported to the client's namespace")
+    return Visibility(False, f"exportTo {list(exp)} does not include the client's namespace")
+
+
+class SidecarIndex:
+    """`Sidecar` resources of one cluster: which one a workload gets."""
+
+    def __init__(self, sidecars: list[Loaded[Sidecar]], root_namespace: str) -> None:
+        self.root = root_namespace
+        self.by_ns: dict[str, list[Loaded[Sidecar]]] = {}
+        for s in sorted(sidecars, key=creation_order):
+            self.by_ns.setdefault(s.namespace, []).append(s)
+
+    def for_workload(self, namespace: str, labels: dict[str, str]) -> Loaded[Sidecar] | None:
+        local = self.by_ns.get(namespace, [])
+        for s in local:
+            ws = s.obj.spec.workload_selector
+            if ws and ws.labels and selects(ws.labels, labels):
+                return s
+        for s in local:
+            ws = s.obj.spec.workload_selector
+            if not (ws and ws.labels):
+                return s
+        for s in self.by_ns.get(self.root, []):
+            ws = s.obj.spec.workload_selector
+            if not (ws and ws.labels):
+                return s
+        return None
+
+
+def sidecar_allows(
+    sidecar: Loaded[Sidecar] | None, client_ns: str, service_ns: str, hostname: str, port: int
+) -> Visibility:
+    """Whether the Sidecar's egress hosts include `service_ns/hostname` for this port."""
+    if sidecar is None or not sidecar.obj.spec.egress:
+        return Visibility(True, "no Sidecar egress restriction")
+    ref = sidecar_ref(sidecar)
+    # "." is the Sidecar's namespace; a root-namespace default is applied per namespace, so
+    # either way it is the client's namespace.
+    own_ns = client_ns
+    for listener in sidecar.obj.spec.egress:
+        if listener.port is not None and listener.port.number not in (0, port):
+            continue
+        for entry in listener.hosts:
+            ns_part, _, host_part = entry.partition("/")
+            if not host_part:
+                ns_part, host_part = "*", ns_part
+            if ns_part == "~":
+                continue
+            if ns_part not in ("*", service_ns) and not (ns_part == "." and own_ns == service_ns):
+                continue
+            if host_part == "*" or host_matches(host_part, hostname):
+                return Visibility(True, f"Sidecar egress host {entry!r} includes it", (ref,))
+    return Visibility(
+        False,
+        f"Sidecar {sidecar.namespace}/{sidecar.name} egress hosts do not include "
+        f"{service_ns}/{hostname}",
+        (ref,),
+    )
+
+
+def outbound_policy(sidecar: Loaded[Sidecar] | None, mesh: MeshConfig) -> tuple[str, str]:
+    """(ALLOW_ANY | REGISTRY_ONLY, why) for traffic to hosts the sidecar does not know."""
+    if sidecar is not None and sidecar.obj.spec.outbound_traffic_policy is not None:
+        mode = sidecar.obj.spec.outbound_traffic_policy.mode
+        return mode, f"Sidecar {sidecar.namespace}/{sidecar.name} outboundTrafficPolicy {mode}"
+    mode = mesh.outbound_traffic_policy.mode
+    return mode, f"mesh outboundTrafficPolicy {mode}"

@@ -1,0 +1,22 @@
+"""The record every decision carries: what was decided, and by which resources."""
+
+from __future__ import annotations
+
+import msgspec
+
+from mtls_doctor.model.refs import ResourceRef
+
+
+class Step(msgspec.Struct, frozen=True):
+    """One hop of an edge's explanation."""
+
+    step: str
+    decision: str
+    resources: tuple[ResourceRef, ...] = ()
+
+
+def selects(selector: dict[str, str] | None, labels: dict[str, str]) -> bool:
+    """A `matchLabels` selector matches when it is a subset of the labels (empty matches all)."""
+    if not selector:
+        return True
+    return all(labels.get(k) == v for k, v in selector.items())
