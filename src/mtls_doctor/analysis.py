@@ -61,7 +61,9 @@ def analyze(
     findings = run_checks(CheckContext(load.mesh, tuple(results)))
     findings.extend(_pseudo_findings(pseudo))
     t2 = time.perf_counter()
-    return Analysis(load, engine, results, pseudo, findings, Timings(load_seconds, t1 - t0, t2 - t1))
+    return Analysis(
+        load, engine, results, pseudo, findings, Timings(load_seconds, t1 - t0, t2 - t1)
+    )
 
 
 def _pseudo_findings(edges: list[Edge]) -> list[Finding]:

@@ -58,10 +58,11 @@ def not_yet_valid(tmp: Path) -> Scenario:
 
 @scenario
 def expiring_soon(tmp: Path) -> Scenario:
-    r = pki.root(not_after=NOW + 10 * DAY)
-    leaf = pki.workload(r, not_before=NOW - DAY, not_after=NOW + 30 * 60 * (HOUR / 3600))
+    r = pki.root(not_before=NOW - 365 * DAY, not_after=NOW + 10 * DAY)
+    leaf = pki.workload(r, not_before=NOW - DAY, not_after=NOW + HOUR / 2)
     fresh_root = pki.root("Other Root")
-    ok = pki.workload(fresh_root, not_before=NOW - HOUR, not_after=NOW + 2 * HOUR)
+    # 40 minutes left of a one-hour certificate: within a third of its life, so not "soon"
+    ok = pki.workload(fresh_root, not_before=NOW - HOUR / 3, not_after=NOW + 2 * HOUR / 3)
     return Scenario(
         [_proxy(tmp, "web-1", [leaf, r], [r]),
          str(pki.write_text(tmp / "ok" / "cert.pem", pem_of(ok, fresh_root)))],

@@ -14,7 +14,9 @@ from mtls_doctor.envoy.configdump import read_dump
 from mtls_doctor.envoy.logs import read_log
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures"
-REAL = FIX / "configdump/realcluster-apache/istio-1.18.2_hotelreservation-geo_sidecar_config_dump.json"
+REAL = (
+    FIX / "configdump/realcluster-apache/istio-1.18.2_hotelreservation-geo_sidecar_config_dump.json"
+)
 PROXY_LOG = FIX / "logs/access/istio-28493_503_UF_URX_TLSV1_ALERT_UNKNOWN_CA_ingressgateway.log"
 AGENT_LOG = FIX / "logs/debug/istio-36957_agent_ca_request_failed_sds.log"
 
@@ -99,21 +101,35 @@ def test_reads_every_part(tmp_path: Path) -> None:
     assert (dump.namespace, dump.pod) == ("hr2", "geo-5c54dcd5bd-z5ghf")
     assert read_dump(dump.data, dump.member).proxy.pod == dump.pod
     kinds = {(log.kind, log.namespace, log.pod) for log in report.logs}
-    assert kinds == {("proxy", "hr2", "geo-5c54dcd5bd-z5ghf"), ("istiod", "istio-system", "istiod-6d8f")}
+    assert kinds == {
+        ("proxy", "hr2", "geo-5c54dcd5bd-z5ghf"),
+        ("istiod", "istio-system", "istiod-6d8f"),
+    }
     proxy_log = next(log for log in report.logs if log.kind == "proxy")
     assert [e.cause for e in read_log(proxy_log.text, proxy_log.member)] == ["untrusted-root"]
-    assert [m.name for m in report.proxy_certs] == ["bug-report/proxies/hr2/geo-5c54dcd5bd-z5ghf/certs"]
-    assert [m.name for m in report.istiod_debug] == ["bug-report/istio/istio-system/istiod-6d8f/debug/configz"]
+    assert [m.name for m in report.proxy_certs] == [
+        "bug-report/proxies/hr2/geo-5c54dcd5bd-z5ghf/certs"
+    ]
+    assert [m.name for m in report.istiod_debug] == [
+        "bug-report/istio/istio-system/istiod-6d8f/debug/configz"
+    ]
     assert report.versions is not None and "1.18.2" in report.versions
     origin = report.member_origin(dump.member, 3)
-    assert str(origin).endswith("bug-report.tar.gz!bug-report/proxies/hr2/geo-5c54dcd5bd-z5ghf/config_dump?include_eds:3")
+    assert str(origin).endswith(
+        "bug-report.tar.gz!bug-report/proxies/hr2/geo-5c54dcd5bd-z5ghf/config_dump?include_eds:3"
+    )
 
 
 def test_archive_without_top_directory_and_old_dump_name(tmp_path: Path) -> None:
-    members = {k.removeprefix("bug-report/").replace("config_dump?include_eds", "config_dump"): v for k, v in layout().items()}
+    members = {
+        k.removeprefix("bug-report/").replace("config_dump?include_eds", "config_dump"): v
+        for k, v in layout().items()
+    }
     report = open_archive(str(build(tmp_path / "br.tgz", members)))
     assert report.problems == ()
-    assert [d.member for d in report.config_dumps] == ["proxies/hr2/geo-5c54dcd5bd-z5ghf/config_dump"]
+    assert [d.member for d in report.config_dumps] == [
+        "proxies/hr2/geo-5c54dcd5bd-z5ghf/config_dump"
+    ]
 
 
 def test_truncated_archive_keeps_what_was_read(tmp_path: Path) -> None:
@@ -125,7 +141,10 @@ def test_truncated_archive_keeps_what_was_read(tmp_path: Path) -> None:
     cut = tmp_path / "cut.tar.gz"
     cut.write_bytes(whole[: int(len(whole) * 0.6)])
     report = open_archive(str(cut))
-    assert {m.name for m in report.resources} == {"bug-report/cluster/k8s-resources", "bug-report/cluster/crs"}
+    assert {m.name for m in report.resources} == {
+        "bug-report/cluster/k8s-resources",
+        "bug-report/cluster/crs",
+    }
     assert len(report.logs) == 2
     assert report.problems, "the cut must be reported"
     assert all(p.level == "error" for p in report.problems)

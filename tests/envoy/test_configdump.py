@@ -40,7 +40,12 @@ def real_raw() -> dict[str, Any]:
 
 def test_real_dump_proxy_identity(real: ProxyConfig) -> None:
     p = real.proxy
-    assert (p.kind, p.pod, p.namespace, p.ip) == ("sidecar", "geo-5c54dcd5bd-z5ghf", "hr2", "172.16.188.31")
+    assert (p.kind, p.pod, p.namespace, p.ip) == (
+        "sidecar",
+        "geo-5c54dcd5bd-z5ghf",
+        "hr2",
+        "172.16.188.31",
+    )
     assert (p.istio_version, p.envoy_version, p.service_account) == ("1.18.2", "1.26.4", "default")
     assert real.problems == () and not real.legacy
     assert set(real.sections) >= {"bootstrap", "clusters", "endpoints", "listeners", "secrets"}
@@ -53,7 +58,10 @@ def test_auto_mtls_clusters_match_the_raw_json(real: ProxyConfig, real_raw: dict
         e["cluster"]["name"]
         for key in ("static_clusters", "dynamic_active_clusters")
         for e in section.get(key, [])
-        if any(m.get("match") == {"tlsMode": "istio"} for m in e["cluster"].get("transport_socket_matches", []))
+        if any(
+            m.get("match") == {"tlsMode": "istio"}
+            for m in e["cluster"].get("transport_socket_matches", [])
+        )
     }
     ours = {c.name for c in real.clusters if c.auto_mtls}
     assert ours == raw_auto
@@ -63,7 +71,12 @@ def test_auto_mtls_clusters_match_the_raw_json(real: ProxyConfig, real_raw: dict
 def test_istio_mtls_cluster_settings(real: ProxyConfig) -> None:
     c = real.cluster("outbound|5000||frontend.hr2.svc.cluster.local")
     assert c is not None and c.tls is not None
-    assert (c.direction, c.port, c.subset, c.host) == ("outbound", 5000, None, "frontend.hr2.svc.cluster.local")
+    assert (c.direction, c.port, c.subset, c.host) == (
+        "outbound",
+        5000,
+        None,
+        "frontend.hr2.svc.cluster.local",
+    )
     assert (c.mode, c.auto_mtls, c.fallback_mode) == ("istio-mtls", True, "none")
     assert c.tls.sni == "outbound_.5000_._.frontend.hr2.svc.cluster.local"
     assert c.tls.alpn == ("istio-peer-exchange", "istio")
@@ -73,7 +86,9 @@ def test_istio_mtls_cluster_settings(real: ProxyConfig) -> None:
     assert "frontend.hr2" in REAL.read_text().splitlines()[c.origin.line - 1]
 
 
-def test_plaintext_clusters_have_no_tls_socket_in_raw_json(real: ProxyConfig, real_raw: dict[str, Any]) -> None:
+def test_plaintext_clusters_have_no_tls_socket_in_raw_json(
+    real: ProxyConfig, real_raw: dict[str, Any]
+) -> None:
     section = next(c for c in real_raw["configs"] if c["@type"].endswith("ClustersConfigDump"))
     by_name = {e["cluster"]["name"]: e["cluster"] for e in section["dynamic_active_clusters"]}
     plain = [c for c in real.clusters if c.direction == "outbound" and c.mode == "none"]
@@ -83,7 +98,9 @@ def test_plaintext_clusters_have_no_tls_socket_in_raw_json(real: ProxyConfig, re
         assert "UpstreamTlsContext" not in raw, c.name
 
 
-def test_inbound_port_is_permissive_and_the_rejected_listener_is_reported(real: ProxyConfig) -> None:
+def test_inbound_port_is_permissive_and_the_rejected_listener_is_reported(
+    real: ProxyConfig,
+) -> None:
     port = real.port(8083)
     assert port is not None
     assert port.mode == "PERMISSIVE"
@@ -135,14 +152,22 @@ def to_camel(value: Any, keep: bool = False) -> Any:
     for k, v in value.items():
         data_key = k.startswith("@") or not re.fullmatch(r"[a-z][a-z0-9_]*", k)
         new = k if data_key else camel(k)
-        struct_valued = k in ("filter_metadata", "match") or (k == "metadata" and isinstance(v, dict) and "ISTIO_VERSION" in v)
-        out[new] = {kk: vv for kk, vv in v.items()} if struct_valued and isinstance(v, dict) else to_camel(v)
+        struct_valued = k in ("filter_metadata", "match") or (
+            k == "metadata" and isinstance(v, dict) and "ISTIO_VERSION" in v
+        )
+        out[new] = (
+            {kk: vv for kk, vv in v.items()}
+            if struct_valued and isinstance(v, dict)
+            else to_camel(v)
+        )
     return out
 
 
 def test_camel_case_dump_reads_the_same(real: ProxyConfig, real_raw: dict[str, Any]) -> None:
     camel_bytes = json.dumps(to_camel(real_raw)).encode()
-    assert b"transportSocketMatches" in camel_bytes and b"transport_socket_matches" not in camel_bytes
+    assert (
+        b"transportSocketMatches" in camel_bytes and b"transport_socket_matches" not in camel_bytes
+    )
     other = read_dump(camel_bytes, "camel.json")
 
     def strip(cfg: ProxyConfig) -> tuple[Any, ...]:
@@ -172,7 +197,9 @@ def test_endpoints_agree_with_istioctl_table() -> None:
         parts = line.split()
         if parts:
             rows.add((parts[0], parts[1], parts[-1]))
-    ours = {(e.address, e.health, e.cluster) for e in load(HEAD / "endpoint_configdump.json").endpoints}
+    ours = {
+        (e.address, e.health, e.cluster) for e in load(HEAD / "endpoint_configdump.json").endpoints
+    }
     assert ours == rows
 
 
@@ -211,7 +238,15 @@ def test_secrets_agree_with_istioctl_summary() -> None:
         status, valid, serial, not_after, not_before = rest
         expected.add((name, kind, status, valid, serial, not_after, not_before))
     ours = {
-        (s.name, s.kind, s.status, str(valid_at(s, now)).lower(), s.serial, s.not_after, s.not_before)
+        (
+            s.name,
+            s.kind,
+            s.status,
+            str(valid_at(s, now)).lower(),
+            s.serial,
+            s.not_after,
+            s.not_before,
+        )
         for s in cfg.secrets
     }
     assert ours == expected
@@ -299,7 +334,9 @@ def test_dump_cut_before_any_resource_is_an_error() -> None:
     assert cfg.clusters == ()
 
 
-@pytest.mark.parametrize("data", [b"", b"hello: [", b"[1, 2, 3]", b'{"configs": "nope"}', b"\xff\xfe\x00"])
+@pytest.mark.parametrize(
+    "data", [b"", b"hello: [", b"[1, 2, 3]", b'{"configs": "nope"}', b"\xff\xfe\x00"]
+)
 def test_garbage_never_raises(data: bytes) -> None:
     cfg = read_dump(data, "bad.json")
     assert cfg.clusters == () and cfg.inbound == ()

@@ -45,7 +45,9 @@ def test_rbac_deny_names_the_policy() -> None:
     (e,) = events("access/istio-40944_403_rbac_access_denied_bad_CUSTOM_action.log")
     assert (e.cause, e.response_code) == ("authz-denied", 403)
     assert e.policy == "default-deny-all-due-to-bad-CUSTOM-action"
-    assert e.details == "rbac_access_denied_matched_policy[default-deny-all-due-to-bad-CUSTOM-action]"
+    assert (
+        e.details == "rbac_access_denied_matched_policy[default-deny-all-due-to-bad-CUSTOM-action]"
+    )
     assert e.sni == "outbound_.8000_._.httpbin.foo.svc.cluster.local"
 
 
@@ -72,7 +74,9 @@ def test_json_access_log_and_its_normal_record() -> None:
 
 
 def test_cut_json_record_is_read_in_part() -> None:
-    line = (LOGS / "access/istio-17139_json_UF_URX_headless_tcp_1.3.log").read_text().splitlines()[0]
+    line = (
+        (LOGS / "access/istio-17139_json_UF_URX_headless_tcp_1.3.log").read_text().splitlines()[0]
+    )
     (e,) = read_log(line[: line.index('"start_time"')], "cut.log")
     assert e.truncated and e.response_flags == "UF,URX" and e.cause == "upstream-connect-failure"
 
@@ -110,7 +114,12 @@ def test_debug_block_of_one_connection_is_one_event() -> None:
 
 def test_tls_error_without_reason() -> None:
     (e,) = events("debug/istio-29721_TLS_error_missing_reason.log")
-    assert (e.cause, e.reason, e.line, e.connection) == ("tls-handshake-failed", "no reason given", 9, "C42")
+    assert (e.cause, e.reason, e.line, e.connection) == (
+        "tls-handshake-failed",
+        "no reason given",
+        9,
+        "C42",
+    )
 
 
 def test_agent_ca_and_sds_failures() -> None:
@@ -127,7 +136,10 @@ def test_rbac_debug_allowed_denied_and_checking_request() -> None:
     assert (got[2].cause, got[2].policy) == ("authz-denied", "none")
     block = events("debug/oidc-filter-5_rbac_checking_request_with_peer_SAN.log")
     assert len(block) == 1  # header lines belong to the dump
-    assert block[0].peer == "spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account"
+    assert (
+        block[0].peer
+        == "spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account"
+    )
     assert block[0].sni == "outbound_.80_._.appwebform-service.appwebform.svc.cluster.local"
 
 
@@ -163,7 +175,9 @@ def test_lab_envoy_1_40_lines() -> None:
 
 
 ALL_FILES = sorted(
-    str(p.relative_to(LOGS)) for p in LOGS.rglob("*") if p.is_file() and p.suffix in (".log", ".txt")
+    str(p.relative_to(LOGS))
+    for p in LOGS.rglob("*")
+    if p.is_file() and p.suffix in (".log", ".txt")
 )
 
 
@@ -181,9 +195,16 @@ def test_findings_group_by_cause_and_cluster() -> None:
     evs = events("access/istio-community-1435_NR_filter_chain_not_found_mongodb.log") + events(
         "access/istio-28493_503_UF_URX_TLSV1_ALERT_UNKNOWN_CA_ingressgateway.log"
     )
-    found = {(f.code, f.subject.kind, f.subject.namespace, f.subject.name) for f in log_findings(evs)}
+    found = {
+        (f.code, f.subject.kind, f.subject.namespace, f.subject.name) for f in log_findings(evs)
+    }
     assert found == {
-        ("LG108", "LogFile", "", "access/istio-community-1435_NR_filter_chain_not_found_mongodb.log"),
+        (
+            "LG108",
+            "LogFile",
+            "",
+            "access/istio-community-1435_NR_filter_chain_not_found_mongodb.log",
+        ),
         ("LG102", "Service", "default", "keerthg-test-card-5-v1"),
     }
     nr = next(f for f in log_findings(evs) if f.code == "LG108")

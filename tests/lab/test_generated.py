@@ -41,9 +41,18 @@ CURL_OTHER_TD = "spiffe://other.example/ns/curl/sa/curl"
 WE_IDENTITY = "spiffe://cluster.local/ns/curl/sa/client"  # a WorkloadEntry's identity (§4.3)
 
 sans = st.sampled_from([(), (ECHO,), (WE_IDENTITY,), (WE_IDENTITY, ECHO)])
+auto_mtls = st.builds(
+    AutoMtls,
+    endpoint_tls_mode=st.sampled_from(["istio", "istio", "istio", "disabled"]),
+    sni=st.just(SNI),
+    sans=st.sampled_from([(ECHO,), (ECHO,), (), (WE_IDENTITY,), (WE_IDENTITY, ECHO)]),
+)
+# Weighted toward what istiod usually configures: auto mTLS.
 cluster_tls = st.one_of(
+    auto_mtls,
+    auto_mtls,
+    auto_mtls,
     st.just(NoTls()),
-    st.builds(AutoMtls, endpoint_tls_mode=st.sampled_from(["istio", "disabled"]), sni=st.just(SNI), sans=sans),
     st.builds(IstioMutual, sni=st.just(SNI), sans=sans),
     st.builds(
         SimpleTls,
@@ -67,9 +76,9 @@ policy = st.builds(
     action=st.sampled_from(["ALLOW", "DENY"]),
     principals=st.lists(principal, max_size=2).map(tuple),
     not_principals=st.lists(principal, max_size=1).map(tuple),
-    never=st.booleans().map(lambda b: b and False),
 )
 rbac = st.one_of(
+    st.just(()),
     st.just(()),
     st.lists(policy, max_size=2, unique_by=lambda p: p.name).map(tuple),
     st.just((RbacPolicy(name="ns[echo]-policy[allow-nothing]", action="ALLOW", never=True),)),
@@ -79,27 +88,27 @@ rbac = st.one_of(
 @st.composite
 def lab_cases(draw: st.DrawFn) -> LabCase:
     port_class = draw(st.sampled_from(["http", "tcp", "auto"]))
-    protocols = ["http", "app-tls"] if port_class == "http" else ["http", "tcp", "app-tls"]
+    protocols = ["http"] * 4 + ["app-tls"] + ([] if port_class == "http" else ["tcp"] * 2)
     app_protocol = draw(st.sampled_from(protocols))
     client = ClientSide(
-        sidecar=draw(st.booleans().map(lambda b: b or draw(st.booleans()))),  # mostly True
-        identity=draw(st.sampled_from([CURL, CURL, CURL_OTHER_TD])),
-        root=draw(st.sampled_from(["mesh", "mesh", "mesh", "cluster2-root"])),
-        trusts=draw(st.sampled_from([(), (), ("mesh",), ("cluster2-root",)])),
-        cert_expired=draw(st.booleans().map(lambda b: b and draw(st.booleans()))),
+        sidecar=draw(st.integers(0, 4)) > 0,
+        identity=draw(st.sampled_from([CURL] * 4 + [CURL_OTHER_TD])),
+        root=draw(st.sampled_from(["mesh"] * 5 + ["cluster2-root"])),
+        trusts=draw(st.sampled_from([(), (), (), ("mesh",), ("cluster2-root",)])),
+        cert_expired=draw(st.integers(0, 9)) == 0,
         cluster_tls=draw(cluster_tls),
         passthrough=draw(st.integers(0, 9)) == 0,
     )
     server = ServerSide(
-        sidecar=draw(st.integers(0, 5)) > 0,
+        sidecar=draw(st.integers(0, 6)) > 0,
         identity=ECHO,
-        root=draw(st.sampled_from(["mesh", "mesh", "mesh", "cluster2-root"])),
-        trusts=draw(st.sampled_from([(), (), ("mesh",), ("cluster2-root",)])),
-        cert_expired=draw(st.integers(0, 7)) == 0,
+        root=draw(st.sampled_from(["mesh"] * 5 + ["cluster2-root"])),
+        trusts=draw(st.sampled_from([(), (), (), ("mesh",), ("cluster2-root",)])),
+        cert_expired=draw(st.integers(0, 9)) == 0,
         mode=draw(st.sampled_from(["STRICT", "PERMISSIVE", "DISABLE"])),
         trust_domains=draw(st.sampled_from([("cluster.local",), ("cluster.local", "other.example"), ()])),
         inbound_excluded=draw(st.integers(0, 9)) == 0,
-        app_tls=app_protocol == "app-tls" or draw(st.integers(0, 4)) == 0,
+        app_tls=app_protocol == "app-tls" or draw(st.integers(0, 7)) == 0,
         rbac=draw(rbac),
     )
     name = f"gen-{draw(st.integers(0, 10**6))}"

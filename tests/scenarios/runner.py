@@ -80,7 +80,9 @@ def check_case(case: Case) -> list[str]:
         for e in edges:
             o = e.outcome
             if o.verdict != exp["verdict"]:
-                problems.append(f"{label}: verdict {o.verdict} ({o.cause}), expected {exp['verdict']}")  # noqa: E501
+                problems.append(
+                    f"{label}: verdict {o.verdict} ({o.cause}), expected {exp['verdict']}"
+                )
             if "cause" in exp and o.cause != exp["cause"]:
                 problems.append(f"{label}: cause {o.cause}, expected {exp['cause']}")
             for want in exp.get("endpoints", []) or []:
@@ -89,7 +91,10 @@ def check_case(case: Case) -> list[str]:
                     if all(getattr(ep, k) == v for k, v in want.items())
                 ]  # fmt: skip
                 if not match:
-                    got = [(ep.address, ep.workload, ep.cluster, ep.verdict, ep.cause) for ep in o.endpoints]  # noqa: E501
+                    got = [
+                        (ep.address, ep.workload, ep.cluster, ep.verdict, ep.cause)
+                        for ep in o.endpoints
+                    ]
                     problems.append(f"{label}: no endpoint matches {want}; got {got}")
     for want in case.spec.get("findings", []) or []:
         kind, ns, name = want["subject"].split("/", 2)

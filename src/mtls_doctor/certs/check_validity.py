@@ -39,9 +39,7 @@ def validity_findings(bundle: Bundle, policy: CheckPolicy) -> Iterator[Finding]:
                 ahead=human(f.not_before - now),
             )
         else:
-            margin = policy.ca_margin if f.kind in ("root", "intermediate") else (
-                policy.workload_margin
-            )
+            margin = policy.margin_for(f.kind, f.not_after - f.not_before)
             left = f.not_after - now
             if left <= margin:
                 yield codes.CERT_EXPIRING.finding(

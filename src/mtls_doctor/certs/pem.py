@@ -160,6 +160,13 @@ def _at(origin: Origin, line: int, line_sources: bool) -> Origin:
     return Origin(origin.file, line) if line_sources else origin
 
 
+_BAD_BASE64 = re.compile(r"Invalid symbol (\d+), offset (\d+)")
+
+
 def _reason(exc: Exception) -> str:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if "Unable to load PEM file" in text:
+        m = _BAD_BASE64.search(text)
+        where = f" (byte {m.group(1)} at offset {m.group(2)})" if m else ""
+        return f"the PEM body is not valid base64{where}"
     return text[:160]

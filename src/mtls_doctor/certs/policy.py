@@ -19,6 +19,12 @@ class CheckPolicy:
     ca_margin: timedelta = timedelta(days=30)
     max_workload_ttl: timedelta = timedelta(hours=72)
 
+    def margin_for(self, kind: str, lifetime: timedelta) -> timedelta:
+        """The expiry margin of a certificate: its kind's margin, but never more than a third of
+        its lifetime (short-lived SPIRE or cert-manager certificates renew at about that point)."""
+        margin = self.ca_margin if kind in ("root", "intermediate") else self.workload_margin
+        return min(margin, lifetime / 3)
+
     @classmethod
     def at(cls, now: datetime | None = None, **kw: timedelta) -> CheckPolicy:
         return cls(now=(now or datetime.now(UTC)), **kw)

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mtls_doctor.checks.codes_core import FAILING_EDGE, PLAINTEXT_EDGE, SE_SAN_MISMATCH, UNDECIDED_EDGE  # noqa: E501
+from mtls_doctor.checks.codes_core import (
+    FAILING_EDGE,
+    PLAINTEXT_EDGE,
+    SE_SAN_MISMATCH,
+    UNDECIDED_EDGE,
+)
 from mtls_doctor.checks.context import CheckContext
 from mtls_doctor.checks.finding import Finding, Subject
 from mtls_doctor.edges.classes import OutcomeClass
@@ -48,7 +53,7 @@ def edge_findings(ctx: CheckContext) -> Iterator[Finding]:
             first = classes[0]
             o = first.outcome
             code = _CODES[verdict]
-            if verdict == "mixed" and not any(e.verdict in ("fail", "denied") for e in o.endpoints):  # noqa: E501
+            if verdict == "mixed" and not any(e.verdict in ("fail", "denied") for e in o.endpoints):
                 code = PLAINTEXT_EDGE
             fix = o.fix
             if fix and "$CLIENT" in fix:

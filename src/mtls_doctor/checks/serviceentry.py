@@ -20,7 +20,9 @@ def workloadentry_identity(ctx: CheckContext) -> Iterator[Finding]:
                 continue
             for we in c.workload_entries:
                 labels = {**we.obj.spec.labels, **we.meta.labels}
-                if we.namespace != se.namespace or not selects(spec.workload_selector.labels, labels):  # noqa: E501
+                if we.namespace != se.namespace or not selects(
+                    spec.workload_selector.labels, labels
+                ):
                     continue
                 if we.obj.spec.service_account or TLS_MODE_LABEL in labels:
                     continue

@@ -56,7 +56,8 @@ def main(argv: list[str] | None = None) -> None:
             raise
         stderr().print(
             f"[red]internal error[/]: {type(exc).__name__}: {exc}\n"
-            "This is a bug in mtls-doctor. Run again with MTLS_DOCTOR_DEBUG=1 to see the traceback.",
+            "This is a bug in mtls-doctor. Run again with MTLS_DOCTOR_DEBUG=1 to see the "
+            "traceback.",
             markup=True,
         )
         sys.exit(Exit.INTERNAL)

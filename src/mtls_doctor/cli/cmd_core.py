@@ -47,10 +47,9 @@ def input_options(f: Callable[..., Any]) -> Callable[..., Any]:
         "discovery",
         multiple=True,
         metavar="A=B[,C]",
-        help="Cluster A discovers the services of B (and C), as a remote secret would. "
-        "Repeatable.",
+        help="Cluster A discovers the services of B (and C), as a remote secret would. Repeatable.",
     )(f)
-    return f
+    return f  # noqa: RET504
 
 
 def finding_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -66,7 +65,7 @@ def finding_options(f: Callable[..., Any]) -> Callable[..., Any]:
     f = click.option(
         "--suppress", multiple=True, metavar="CODE=Kind/ns/name-glob", help="Suppress a finding."
     )(f)
-    return f
+    return f  # noqa: RET504
 
 
 def _discovery(values: tuple[str, ...]) -> dict[str, frozenset[str]]:
@@ -74,8 +73,12 @@ def _discovery(values: tuple[str, ...]) -> dict[str, frozenset[str]]:
     for v in values:
         a, sep, rest = v.partition("=")
         if not sep or not a or not rest:
-            raise click.BadParameter(f"{v!r}: expected A=B[,C]", param_hint="--multicluster-discovery")  # noqa: E501
-        out[a] = out.get(a, frozenset()) | frozenset(x.strip() for x in rest.split(",") if x.strip())  # noqa: E501
+            raise click.BadParameter(
+                f"{v!r}: expected A=B[,C]", param_hint="--multicluster-discovery"
+            )
+        out[a] = out.get(a, frozenset()) | frozenset(
+            x.strip() for x in rest.split(",") if x.strip()
+        )
     return out
 
 
@@ -106,7 +109,9 @@ def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
             bar.stop()
 
 
-def load(paths: tuple[str, ...], mesh_config: str | None, discovery: tuple[str, ...]) -> tuple[LoadResult, float]:  # noqa: E501
+def load(
+    paths: tuple[str, ...], mesh_config: str | None, discovery: tuple[str, ...]
+) -> tuple[LoadResult, float]:
     t0 = time.perf_counter()
     with _progress("reading inputs") as update:
         result = load_mesh(
@@ -118,13 +123,21 @@ def load(paths: tuple[str, ...], mesh_config: str | None, discovery: tuple[str, 
     return result, time.perf_counter() - t0
 
 
-def run_analysis(paths: tuple[str, ...], mesh_config: str | None, discovery: tuple[str, ...]) -> Analysis:  # noqa: E501
+def run_analysis(
+    paths: tuple[str, ...], mesh_config: str | None, discovery: tuple[str, ...]
+) -> Analysis:
     loaded, seconds = load(paths, mesh_config, discovery)
     with _progress("evaluating edges") as update:
         return analyze(loaded, progress=update, load_seconds=seconds)
 
 
-def _filter(a: Analysis, select: tuple[str, ...], ignore: tuple[str, ...], suppress: tuple[str, ...], fail_on: str) -> tuple[FilterResult, bool]:  # noqa: E501
+def _filter(
+    a: Analysis,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    suppress: tuple[str, ...],
+    fail_on: str,
+) -> tuple[FilterResult, bool]:
     try:
         options = parse_options(select, ignore, suppress, fail_on)
     except ValueError as exc:
@@ -185,7 +198,16 @@ def _summary_dict(a: Analysis, result: FilterResult) -> dict[str, Any]:
 @input_options
 @output_option("text", "json", "sarif")
 @finding_options
-def analyze_cmd(paths: tuple[str, ...], mesh_config: str | None, discovery: tuple[str, ...], output: str, fail_on: str, select: tuple[str, ...], ignore: tuple[str, ...], suppress: tuple[str, ...]) -> int:  # noqa: E501
+def analyze_cmd(
+    paths: tuple[str, ...],
+    mesh_config: str | None,
+    discovery: tuple[str, ...],
+    output: str,
+    fail_on: str,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    suppress: tuple[str, ...],
+) -> int:
     """The main job: every edge and finding, summarised for a person."""
     a = run_analysis(paths, mesh_config, discovery)
     result, failing = _filter(a, select, ignore, suppress, fail_on)
@@ -226,7 +248,11 @@ def _all_edges(a: Analysis) -> Iterator[Edge]:
 def _clients_matching(engine: EdgeEngine, spec: str) -> list[Client]:
     from mtls_doctor.edges.clients import apiserver, kubelet
 
-    cluster, sep, rest = spec.rpartition(":") if spec.count(":") == 1 and "/" in spec.split(":")[-1] else ("", "", spec)  # noqa: E501
+    cluster, sep, rest = (
+        spec.rpartition(":")
+        if spec.count(":") == 1 and "/" in spec.rsplit(":", maxsplit=1)[-1]
+        else ("", "", spec)
+    )
     name = rest if sep else spec
     out: list[Client] = []
     for cname, c in engine.mesh.clusters.items():
@@ -241,7 +267,7 @@ def _clients_matching(engine: EdgeEngine, spec: str) -> list[Client]:
     return out
 
 
-def _selected_edges(a: Analysis, from_: str | None, to: str | None) -> tuple[list[Edge], list[str]]:  # noqa: E501
+def _selected_edges(a: Analysis, from_: str | None, to: str | None) -> tuple[list[Edge], list[str]]:
     """Edges for --from/--to, always exact; computes edges the default list does not hold."""
     engine = a.engine
     errors: list[str] = []
@@ -264,7 +290,12 @@ def _selected_edges(a: Analysis, from_: str | None, to: str | None) -> tuple[lis
             return pseudo, []
         return edges, errors if not edges else []
     for r in a.results:
-        if to is not None and r.to != to and not r.to.startswith(to + ".") and r.service.ref.name + ":" + str(r.port.number) != to:  # noqa: E501
+        if (
+            to is not None
+            and r.to != to
+            and not r.to.startswith(to + ".")
+            and r.service.ref.name + ":" + str(r.port.number) != to
+        ):
             continue
         for e in r.edges(a.multi):
             if from_ is None or e.from_ == from_:
@@ -281,11 +312,34 @@ def _selected_edges(a: Analysis, from_: str | None, to: str | None) -> tuple[lis
 @input_options
 @output_option("text", "json", "jsonl", "sarif")
 @click.option("--from", "from_", metavar="NS/WORKLOAD", help="Only edges from this client.")
-@click.option("--to", metavar="HOST:PORT", help="Only edges to this destination (also POD_IP:PORT).")  # noqa: E501
-@click.option("--all", "all_", is_flag=True, help="Every edge even past --max-edges (use -o jsonl).")  # noqa: E501
-@click.option("--max-edges", type=int, default=DEFAULT_MAX_EDGES, show_default=True, help="Past this, print destinations instead of edges.")  # noqa: E501
+@click.option(
+    "--to", metavar="HOST:PORT", help="Only edges to this destination (also POD_IP:PORT)."
+)
+@click.option(
+    "--all", "all_", is_flag=True, help="Every edge even past --max-edges (use -o jsonl)."
+)
+@click.option(
+    "--max-edges",
+    type=int,
+    default=DEFAULT_MAX_EDGES,
+    show_default=True,
+    help="Past this, print destinations instead of edges.",
+)
 @finding_options
-def edges_cmd(paths: tuple[str, ...], mesh_config: str | None, discovery: tuple[str, ...], output: str, from_: str | None, to: str | None, all_: bool, max_edges: int, fail_on: str, select: tuple[str, ...], ignore: tuple[str, ...], suppress: tuple[str, ...]) -> int:  # noqa: E501
+def edges_cmd(
+    paths: tuple[str, ...],
+    mesh_config: str | None,
+    discovery: tuple[str, ...],
+    output: str,
+    from_: str | None,
+    to: str | None,
+    all_: bool,
+    max_edges: int,
+    fail_on: str,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    suppress: tuple[str, ...],
+) -> int:
     """Every client → service-port edge: verdict, cause, endpoints, trace, symptom."""
     a = run_analysis(paths, mesh_config, discovery)
     result, failing = _filter(a, select, ignore, suppress, fail_on)
@@ -320,7 +374,10 @@ def edges_cmd(paths: tuple[str, ...], mesh_config: str | None, discovery: tuple[
         out = stdout()
         if grouped:
             out.print(text.destinations_table(a.results, a.multi))
-            out.print(f"{a.edge_count()} edges in {len(a.results)} destinations (over --max-edges; filter with --from/--to)")  # noqa: E501
+            out.print(
+                f"{a.edge_count()} edges in {len(a.results)} destinations (over --max-edges; "
+                "filter with --from/--to)"
+            )
         else:
             out.print(text.edges_table(edges))
     return _exit(a, failing)
@@ -333,17 +390,28 @@ def edges_cmd(paths: tuple[str, ...], mesh_config: str | None, discovery: tuple[
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...|CODE")
 @click.option("--from", "from_", metavar="NS/WORKLOAD", help="The client.")
 @click.option("--to", metavar="HOST:PORT", help="The destination (also POD_IP:PORT).")
-@click.option("--mesh-config", type=click.Path(dir_okay=False), help="MeshConfig for every cluster.")  # noqa: E501
+@click.option(
+    "--mesh-config", type=click.Path(dir_okay=False), help="MeshConfig for every cluster."
+)
 @click.option("--multicluster-discovery", "discovery", multiple=True, metavar="A=B[,C]")
 @output_option("text", "json")
-def explain_cmd(paths: tuple[str, ...], from_: str | None, to: str | None, mesh_config: str | None, discovery: tuple[str, ...], output: str) -> int:  # noqa: E501
+def explain_cmd(
+    paths: tuple[str, ...],
+    from_: str | None,
+    to: str | None,
+    mesh_config: str | None,
+    discovery: tuple[str, ...],
+    output: str,
+) -> int:
     """One edge hop by hop (with --from and --to), or the page of a finding code."""
     from mtls_doctor.cli.cmd_codes import is_code_argument, show_code_page
 
     if len(paths) == 1 and from_ is None and to is None and is_code_argument(paths[0]):
         return show_code_page(paths[0].upper())
     if from_ is None or to is None:
-        raise click.UsageError("explain needs --from NS/WORKLOAD and --to HOST:PORT (or a single finding CODE)")  # noqa: E501
+        raise click.UsageError(
+            "explain needs --from NS/WORKLOAD and --to HOST:PORT (or a single finding CODE)"
+        )
     a = run_analysis(paths, mesh_config, discovery)
     edges, errors = _selected_edges(a, from_, to)
     for msg in errors:
@@ -352,7 +420,11 @@ def explain_cmd(paths: tuple[str, ...], from_: str | None, to: str | None, mesh_
         report_problems(a.load.problems)
         return Exit.USAGE
     if output == "json":
-        write_raw(edges_json.render(edges=edges, destinations=None, findings=[], problems=a.load.problems, multi=a.multi).decode())  # noqa: E501
+        write_raw(
+            edges_json.render(
+                edges=edges, destinations=None, findings=[], problems=a.load.problems, multi=a.multi
+            ).decode()
+        )
     else:
         out = stdout()
         for i, e in enumerate(edges):
@@ -368,9 +440,22 @@ def explain_cmd(paths: tuple[str, ...], from_: str | None, to: str | None, mesh_
 
 @click.command("whatif")
 @input_options
-@click.option("--change", "changes", multiple=True, required=True, metavar="[CLUSTER=]PATH", help="A manifest to apply on top (e.g. a STRICT PeerAuthentication). Repeatable.")  # noqa: E501
+@click.option(
+    "--change",
+    "changes",
+    multiple=True,
+    required=True,
+    metavar="[CLUSTER=]PATH",
+    help="A manifest to apply on top (e.g. a STRICT PeerAuthentication). Repeatable.",
+)
 @output_option("text", "json")
-def whatif_cmd(paths: tuple[str, ...], mesh_config: str | None, discovery: tuple[str, ...], changes: tuple[str, ...], output: str) -> int:  # noqa: E501
+def whatif_cmd(
+    paths: tuple[str, ...],
+    mesh_config: str | None,
+    discovery: tuple[str, ...],
+    changes: tuple[str, ...],
+    output: str,
+) -> int:
     """The edges whose verdict changes if the given manifests are applied."""
     before = run_analysis(paths, mesh_config, discovery)
     after_paths = paths + changes
@@ -379,7 +464,10 @@ def whatif_cmd(paths: tuple[str, ...], mesh_config: str | None, discovery: tuple
     changed: list[tuple[Edge | None, Edge]] = []
     for e in _all_edges(after):
         prev = old.get((e.from_, e.from_cluster, e.to))
-        if prev is None or (prev.outcome.verdict, prev.outcome.cause) != (e.outcome.verdict, e.outcome.cause):  # noqa: E501
+        if prev is None or (prev.outcome.verdict, prev.outcome.cause) != (
+            e.outcome.verdict,
+            e.outcome.cause,
+        ):
             changed.append((prev, e))
     if output == "json":
         import msgspec

@@ -42,7 +42,9 @@ class DestinationResult(msgspec.Struct, frozen=True):
                 yield materialize(client, self.service, self.port, cls.outcome, multi)
 
 
-def classify(engine: EdgeEngine, cluster: str, svc: MeshService, port: SvcPort) -> DestinationResult:  # noqa: E501
+def classify(
+    engine: EdgeEngine, cluster: str, svc: MeshService, port: SvcPort
+) -> DestinationResult:
     relevant = engine._relevant_namespaces(cluster, svc)
     per_client = engine.authz_relevance is not None
     found: dict[int, tuple[Outcome, list[Client]]] = {}

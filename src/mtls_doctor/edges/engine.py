@@ -114,7 +114,9 @@ class EdgeEngine:
 
     def relative_key(self, client: Client, svc: MeshService, port: SvcPort) -> tuple[Any, ...]:
         ns = client.namespace
-        rel_ns = ns if ns is not None and ns in self._relevant_namespaces(client.cluster, svc) else None  # noqa: E501
+        rel_ns = (
+            ns if ns is not None and ns in self._relevant_namespaces(client.cluster, svc) else None
+        )
         labels: Any = None
         if rel_ns is not None and rel_ns in self._selector_namespaces(client.cluster):
             labels = tuple(sorted(client.labels.items()))
@@ -181,7 +183,9 @@ class EdgeEngine:
         if svc is not None:
             port = svc.port(number)
             if port is None:
-                return f"{svc.display} has no port {number} (ports: {[p.number for p in svc.ports]})"
+                return (
+                    f"{svc.display} has no port {number} (ports: {[p.number for p in svc.ports]})"
+                )
             return Target(svc, port)
         first, _, rest = host.partition(".")
         if rest:
@@ -219,7 +223,9 @@ class EdgeEngine:
     def target_edge(self, client: Client, target: Target) -> Edge:
         ev = self.evaluators[client.cluster]
         if target.endpoint is not None:
-            wire = "app-tls" if client.sends_tls or target.port.protocol.app_tls else "plaintext-http"  # noqa: E501
+            wire = (
+                "app-tls" if client.sends_tls or target.port.protocol.app_tls else "plaintext-http"
+            )
             outcome = ev.evaluate_direct(client, target.svc, target.endpoint, wire)  # type: ignore[arg-type]
         elif target.only is not None:
             outcome = ev.evaluate(client, target.svc, target.port, only=target.only)
@@ -263,7 +269,9 @@ class EdgeEngine:
         cached = self._groups.get(cluster)
         if cached is not None:
             return cached
-        buckets: dict[tuple[Any, ...], dict[str, list[Client]]] = defaultdict(lambda: defaultdict(list))  # noqa: E501
+        buckets: dict[tuple[Any, ...], dict[str, list[Client]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
         sel_ns = self._selector_namespaces(cluster)
         for c in self.clients(cluster):
             side = c.sidecar_resource
@@ -274,7 +282,8 @@ class EdgeEngine:
             )  # fmt: skip
             buckets[key][c.namespace or ""].append(c)
         groups = [
-            ClientGroup(k, {ns: tuple(v) for ns, v in by_ns.items()}) for k, by_ns in buckets.items()
+            ClientGroup(k, {ns: tuple(v) for ns, v in by_ns.items()})
+            for k, by_ns in buckets.items()
         ]
         self._groups[cluster] = groups
         return groups

@@ -97,11 +97,14 @@ class Evaluator:
     def capture(client: Client, svc: MeshService, port: SvcPort) -> tuple[bool, Step]:
         """Whether the client's sidecar handles this connection (the only client-named step)."""
         if not client.sidecar:
-            return False, Step("client sidecar", f"{client.name} has no sidecar: {client.sidecar_why}", client.refs)  # noqa: E501
+            return False, Step(
+                "client sidecar", f"{client.name} has no sidecar: {client.sidecar_why}", client.refs
+            )
         if port.number in client.exclude_ports:
             return False, Step(
                 "client sidecar",
-                f"port {port.number} is in traffic.sidecar.istio.io/excludeOutboundPorts: the app's "
+                f"port {port.number} is in traffic.sidecar.istio.io/excludeOutboundPorts: the "
+                "app's "
                 "bytes bypass the sidecar",
                 client.refs,
             )
@@ -114,14 +117,22 @@ class Evaluator:
                     f"{vip} is outside the sidecar's captured IP ranges: the app's bytes bypass it",
                     client.refs,
                 )
-        return True, Step("client sidecar", f"{client.name} has a sidecar: {client.sidecar_why}", client.refs)  # noqa: E501
+        return True, Step(
+            "client sidecar", f"{client.name} has a sidecar: {client.sidecar_why}", client.refs
+        )
 
     def _visible(self, client: Client, svc: MeshService, port: SvcPort) -> tuple[bool, Step]:
         assert client.namespace is not None
         exp = exported_to(svc.namespace, svc.export_to, client.namespace, self.mesh)
         if not exp.visible:
-            return False, Step("outbound path", f"{svc.display} is not in the client's registry view: {exp.why}", svc.refs)  # noqa: E501
-        scope = sidecar_allows(client.sidecar_resource, client.namespace, svc.namespace, svc.hostname, port.number)  # noqa: E501
+            return False, Step(
+                "outbound path",
+                f"{svc.display} is not in the client's registry view: {exp.why}",
+                svc.refs,
+            )
+        scope = sidecar_allows(
+            client.sidecar_resource, client.namespace, svc.namespace, svc.hostname, port.number
+        )
         if not scope.visible:
             return False, Step("outbound path", scope.why, scope.resources)
         return True, Step(
@@ -136,12 +147,16 @@ class Evaluator:
         dr = self.reg.index.dr.lookup(client.namespace, client.labels, svc.hostname, svc.namespace)
         choice = cluster_tls(dr, port.number)
         refs = dr.resources if dr else ()
-        sans = expand_with_aliases(self.reg.service_accounts(svc), tuple(self.mesh.trust_domain_aliases))  # noqa: E501
+        sans = expand_with_aliases(
+            self.reg.service_accounts(svc), tuple(self.mesh.trust_domain_aliases)
+        )
         tls = choice.tls
         if tls is not None:
             mode = tls.mode.upper()
             if mode == "DISABLE":
-                return Settings("none", choice.why, "destination-rule-disable", dr=dr), Step("cluster TLS", f"{choice.why}: plaintext to every endpoint", refs)  # noqa: E501
+                return Settings("none", choice.why, "destination-rule-disable", dr=dr), Step(
+                    "cluster TLS", f"{choice.why}: plaintext to every endpoint", refs
+                )
             if mode == "ISTIO_MUTUAL":
                 dr_sans = tuple(tls.subject_alt_names) if tls.subject_alt_names else None
                 use = dr_sans if dr_sans is not None else sans
@@ -152,14 +167,22 @@ class Evaluator:
                 )
             if mode in ("SIMPLE", "MUTUAL"):
                 selector = dr is not None and dr.rules[0].obj.spec.workload_selector is not None
-                if tls.credential_name and not tls.credential_name.startswith("configmap://") and not selector:  # noqa: E501
+                if (
+                    tls.credential_name
+                    and not tls.credential_name.startswith("configmap://")
+                    and not selector
+                ):
                     return Settings("none", choice.why, "destination-rule-disable", dr=dr), Step(
                         "cluster TLS",
                         f"{choice.why} with credentialName on a sidecar: Istio builds no TLS at "
                         "all (credentialName works on gateways only): plaintext",
                         refs,
                     )
-                if mode == "MUTUAL" and not tls.credential_name and not (tls.client_certificate and tls.private_key):  # noqa: E501
+                if (
+                    mode == "MUTUAL"
+                    and not tls.credential_name
+                    and not (tls.client_certificate and tls.private_key)
+                ):
                     return Settings("none", choice.why, "destination-rule-disable", dr=dr), Step(
                         "cluster TLS",
                         f"{choice.why} without clientCertificate/privateKey: the TLS context is "
@@ -167,8 +190,12 @@ class Evaluator:
                         refs,
                     )
                 m: ClusterMode = "simple" if mode == "SIMPLE" else "mutual"
-                return Settings(m, choice.why, None, tuple(tls.subject_alt_names or ()), tls, dr), Step(  # noqa: E501
-                    "cluster TLS", f"{choice.why}: one-way/user TLS, no Istio client certificate", refs  # noqa: E501
+                return Settings(
+                    m, choice.why, None, tuple(tls.subject_alt_names or ()), tls, dr
+                ), Step(
+                    "cluster TLS",
+                    f"{choice.why}: one-way/user TLS, no Istio client certificate",
+                    refs,
                 )
         # auto mTLS
         if not self.mesh.enable_auto_mtls:
@@ -182,7 +209,9 @@ class Evaluator:
                 if svc.kind == "ServiceEntry"
                 else f"Service {svc.namespace}/{svc.ref.name} is ExternalName: auto mTLS never applies"  # noqa: E501
             )
-            return Settings("none", why, "mesh-external", dr=dr), Step("cluster TLS", f"{choice.why}; {why}", (*refs, *svc.refs))  # noqa: E501
+            return Settings("none", why, "mesh-external", dr=dr), Step(
+                "cluster TLS", f"{choice.why}; {why}", (*refs, *svc.refs)
+            )
         if svc.passthrough:
             eps = self.reg.endpoints(svc, port)
             if not eps or any(e.tls_mode != "istio" for e in eps):
@@ -191,12 +220,24 @@ class Evaluator:
                     + ("no endpoints" if not eps else "an endpoint without tlsMode istio")
                     + ": auto mTLS is off for the whole cluster"
                 )
-                cause = "endpoint-not-mtls" if eps else "endpoint-not-mtls"
-                return Settings("none", why, cause, dr=dr), Step("cluster TLS", f"{choice.why}; {why}", (*refs, *svc.refs))  # noqa: E501
+                cause = "endpoint-not-mtls"
+                return Settings("none", why, cause, dr=dr), Step(
+                    "cluster TLS", f"{choice.why}; {why}", (*refs, *svc.refs)
+                )
             ns_mode = self.reg.index.pa.namespace_mode(svc.namespace)
             if ns_mode.mode == "DISABLE":
-                return Settings("none", ns_mode.why, "peer-auth-disable", dr=dr), Step("cluster TLS", f"auto mTLS off: {ns_mode.why}", (*refs, *ns_mode.resources))  # noqa: E501
-            return Settings("auto", "pass-through service, every endpoint has a sidecar", None, sans, None, dr, True), Step(  # noqa: E501
+                return Settings("none", ns_mode.why, "peer-auth-disable", dr=dr), Step(
+                    "cluster TLS", f"auto mTLS off: {ns_mode.why}", (*refs, *ns_mode.resources)
+                )
+            return Settings(
+                "auto",
+                "pass-through service, every endpoint has a sidecar",
+                None,
+                sans,
+                None,
+                dr,
+                True,
+            ), Step(
                 "cluster TLS",
                 f"{choice.why}; auto mTLS: every endpoint of the pass-through service has "
                 "tlsMode istio: Istio mTLS for the whole cluster",
@@ -233,15 +274,23 @@ class Evaluator:
         if eds is not None:
             if eds.upper() == "ISTIO_MUTUAL":
                 return "istio-mtls", "the DestinationRule's tls mode marks the endpoint mTLS", None
-            return base, f"the DestinationRule's tls mode {eds} marks the endpoint plaintext", "destination-rule-disable"  # noqa: E501
+            return (
+                base,
+                f"the DestinationRule's tls mode {eds} marks the endpoint plaintext",
+                "destination-rule-disable",
+            )
         if ep.tls_mode != "istio":
             cause = "endpoint-not-mtls"
-            if ep.server is not None and ep.source.kind != "WorkloadEntry" and ep.source.kind != "ServiceEntry":  # noqa: E501
+            if ep.server is not None and ep.source.kind not in ("WorkloadEntry", "ServiceEntry"):
                 cause = "no-server-sidecar"
             return base, f"endpoint tlsMode {ep.tls_mode} ({ep.tls_mode_why}): plaintext", cause
         pa = self.reg.index.pa.mode_for(ep.namespace, ep.labels, ep.target_port)
         if pa.mode == "DISABLE":
-            return base, f"the endpoint's own PeerAuthentication is DISABLE ({pa.why}): plaintext", "peer-auth-disable"  # noqa: E501
+            return (
+                base,
+                f"the endpoint's own PeerAuthentication is DISABLE ({pa.why}): plaintext",
+                "peer-auth-disable",
+            )
         return "istio-mtls", f"endpoint tlsMode istio ({ep.tls_mode_why})", None
 
     def _endpoint(
@@ -255,20 +304,46 @@ class Evaluator:
         plain_cause: str | None,
         s: Settings | None,
     ) -> EndpointResult:
-        steps = [Step("endpoint", f"{ep.address or ep.workload_key or ep.source.key}: {wire_why}", (ep.source,))]  # noqa: E501
+        steps = [
+            Step(
+                "endpoint",
+                f"{ep.address or ep.workload_key or ep.source.key}: {wire_why}",
+                (ep.source,),
+            )
+        ]
         verdict: Verdict
         cause: str | None
         if ep.server is None or ep.server_cluster is None:
             if wire == "istio-mtls" and ep.tls_mode == "istio":
-                steps.append(Step("server", f"no pod is known at {ep.address}; assuming a proxy with the registry identity {ep.identity}", (ep.source,)))  # noqa: E501
+                steps.append(
+                    Step(
+                        "server",
+                        f"no pod is known at {ep.address}; assuming a proxy with the registry "
+                        f"identity {ep.identity}",
+                        (ep.source,),
+                    )
+                )
                 verdict, cause = ("mtls", None)
             elif wire == "istio-mtls":
                 verdict, cause = ("unknown", "missing-input")
-                steps.append(Step("server", f"nothing known at {ep.address}: cannot tell whether it terminates Istio mTLS", (ep.source,)))  # noqa: E501
+                steps.append(
+                    Step(
+                        "server",
+                        f"nothing known at {ep.address}: cannot tell whether it terminates "
+                        "Istio mTLS",
+                        (ep.source,),
+                    )
+                )
             else:
                 verdict = "tls" if wire == "app-tls" else "plaintext"
                 cause = plain_cause or ("no-server-sidecar" if verdict == "plaintext" else None)
-                steps.append(Step("server", f"{ep.address} is outside the known mesh: it receives the bytes as sent", (ep.source,)))  # noqa: E501
+                steps.append(
+                    Step(
+                        "server",
+                        f"{ep.address} is outside the known mesh: it receives the bytes as sent",
+                        (ep.source,),
+                    )
+                )
             return self._ep(ep, verdict, cause, steps)
         facts = self.servers.facts(ep.server_cluster, ep.server, ep.target_port)
         return self._at_server(client, facts, ep, wire, plain_cause, s, steps)
@@ -312,7 +387,13 @@ class Evaluator:
         w = f.workload
         if not f.captured:
             why = f.injection.why if not f.sidecar else f.excluded_why
-            steps.append(Step("server sidecar", f"{w.key} ({f.cluster}): no sidecar on port {ep.target_port}: {why}", f.injection.resources))  # noqa: E501
+            steps.append(
+                Step(
+                    "server sidecar",
+                    f"{w.key} ({f.cluster}): no sidecar on port {ep.target_port}: {why}",
+                    f.injection.resources,
+                )
+            )
             if wire == "istio-mtls":
                 return self._ep(ep, "fail", "tls-to-plaintext-server", steps)
             if wire == "app-tls":
@@ -330,18 +411,41 @@ class Evaluator:
         result = inbound(f.pa.mode, f.port_kind, wire)
         if result == "no-filter-chain":
             cause = "plaintext-rejected" if wire.startswith("plaintext") else "app-tls-on-http-port"
-            steps.append(Step("server sidecar", f"{f.pa.mode} inbound on this port has no filter chain for {wire} bytes: connection closed", ()))  # noqa: E501
+            steps.append(
+                Step(
+                    "server sidecar",
+                    f"{f.pa.mode} inbound on this port has no filter chain for {wire} bytes: "
+                    "connection closed",
+                    (),
+                )
+            )
             return self._ep(ep, "fail", cause, steps, plain_cause=plain_cause)
         if result == "client-cert-required":
-            cause = "untrusted-root" if s is not None and s.mode == "mutual" else "client-cert-missing"  # noqa: E501
-            steps.append(Step("server sidecar", "STRICT requires an Istio client certificate; the client sends TLS without one", ()))  # noqa: E501
+            cause = (
+                "untrusted-root" if s is not None and s.mode == "mutual" else "client-cert-missing"
+            )
+            steps.append(
+                Step(
+                    "server sidecar",
+                    "STRICT requires an Istio client certificate; the client sends TLS without one",
+                    (),
+                )
+            )
             return self._ep(ep, "fail", cause, steps)
         if result == "protocol-error":
             cause = "tls-to-plaintext-server" if wire == "istio-mtls" else "app-tls-on-http-port"
-            steps.append(Step("server sidecar", f"the HTTP codec on this {f.pa.mode} port cannot parse {wire} bytes", ()))  # noqa: E501
+            steps.append(
+                Step(
+                    "server sidecar",
+                    f"the HTTP codec on this {f.pa.mode} port cannot parse {wire} bytes",
+                    (),
+                )
+            )
             return self._ep(ep, "fail", cause, steps)
         if result == "raw":
-            steps.append(Step("server sidecar", f"{wire} bytes are passed to the app undecoded", ()))
+            steps.append(
+                Step("server sidecar", f"{wire} bytes are passed to the app undecoded", ())
+            )
             if wire == "app-tls" and f.app_tls:
                 return self._authorize(client, f, ep, "tls", plain_cause, steps, None)
             return self._ep(ep, "fail", "tls-to-plaintext-server", steps)
@@ -363,9 +467,20 @@ class Evaluator:
                 ep, "fail", "san-mismatch", steps, presented=f.identity, expected=expected
             )
         if not server_accepts_client(client.identity, f.trust_domains):
-            steps.append(Step("peer identity", f"the server accepts client certificates of trust domains {list(f.trust_domains)}; the client presents $CLIENT_ID", ()))  # noqa: E501
+            steps.append(
+                Step(
+                    "peer identity",
+                    "the server accepts client certificates of trust domains "
+                    f"{list(f.trust_domains)}; the client presents $CLIENT_ID",
+                    (),
+                )
+            )
             return self._ep(ep, "fail", "trust-domain-rejected", steps)
-        check = f"presented {f.identity} is expected" if expected else "no SAN list: any mesh identity is accepted"  # noqa: E501
+        check = (
+            f"presented {f.identity} is expected"
+            if expected
+            else "no SAN list: any mesh identity is accepted"
+        )
         steps.append(Step("peer identity", f"{check}; the server accepts $CLIENT_ID", ()))
         return self._authorize(client, f, ep, "mtls", None, steps, client.identity)
 
@@ -383,11 +498,15 @@ class Evaluator:
         if denial is not None:
             steps.append(denial.step)
             return self._ep(ep, "denied", "authz-denied", steps, policy=denial.policy)
-        return self._ep(ep, verdict, cause, steps, plain_cause=cause if verdict == "plaintext" else None)
+        return self._ep(
+            ep, verdict, cause, steps, plain_cause=cause if verdict == "plaintext" else None
+        )
 
     # -- the edge -----------------------------------------------------------------------------
 
-    def evaluate_direct(self, client: Client, svc: MeshService, ep: Endpoint, wire: Wire) -> Outcome:  # noqa: E501
+    def evaluate_direct(
+        self, client: Client, svc: MeshService, ep: Endpoint, wire: Wire
+    ) -> Outcome:
         """A call to a workload's address itself (pod IP, kubelet probe): no service cluster.
         A captured client's sidecar sends it through PassthroughCluster, without TLS."""
         trace: list[Step] = []
@@ -396,13 +515,47 @@ class Evaluator:
         if captured:
             mode, why = outbound_policy(client.sidecar_resource, self.mesh)
             if mode == "REGISTRY_ONLY":
-                trace.append(Step("outbound path", f"{ep.address} belongs to no service the client knows; {why}: BlackHoleCluster", ()))  # noqa: E501
-                res = (EndpointResult(ep.address, ep.workload_key, ep.server_cluster, "fail", "blackholed", ep.source),)  # noqa: E501
+                trace.append(
+                    Step(
+                        "outbound path",
+                        f"{ep.address} belongs to no service the client knows; {why}: "
+                        "BlackHoleCluster",
+                        (),
+                    )
+                )
+                res = (
+                    EndpointResult(
+                        ep.address,
+                        ep.workload_key,
+                        ep.server_cluster,
+                        "fail",
+                        "blackholed",
+                        ep.source,
+                    ),
+                )
                 return self._summarise(client, svc, port, res, trace, None)
-            trace.append(Step("outbound path", f"{ep.address or ep.workload_key} belongs to no service the client knows; {why}: PassthroughCluster, no TLS", ()))  # noqa: E501
-            per = self._endpoint(client, svc, port, ep, wire, "pass-through: the app's bytes as sent", "passthrough", None)  # noqa: E501
+            trace.append(
+                Step(
+                    "outbound path",
+                    f"{ep.address or ep.workload_key} belongs to no service the client knows; "
+                    f"{why}: PassthroughCluster, no TLS",
+                    (),
+                )
+            )
+            per = self._endpoint(
+                client,
+                svc,
+                port,
+                ep,
+                wire,
+                "pass-through: the app's bytes as sent",
+                "passthrough",
+                None,
+            )
         else:
-            per = self._endpoint(client, svc, port, ep, wire, "the caller's own bytes", "no-client-sidecar", None)  # noqa: E501
+            per = self._endpoint(
+                client, svc, port, ep, wire, "the caller's own bytes", "no-client-sidecar", None
+            )
         return self._summarise(client, svc, port, (per,), trace, None)
 
     def evaluate(
@@ -428,12 +581,33 @@ class Evaluator:
                 if mode == "REGISTRY_ONLY":
                     trace.append(Step("outbound path", f"{why}: BlackHoleCluster", vstep.resources))
                     results = tuple(
-                        EndpointResult(e.address, e.workload_key, e.server_cluster, "fail", "blackholed", e.source)  # noqa: E501
+                        EndpointResult(
+                            e.address,
+                            e.workload_key,
+                            e.server_cluster,
+                            "fail",
+                            "blackholed",
+                            e.source,
+                        )
                         for e in endpoints
                     ) or (EndpointResult(None, None, None, "fail", "blackholed"),)
                     return self._summarise(client, svc, port, results, trace, None)
-                trace.append(Step("outbound path", f"{why}: PassthroughCluster, no TLS", vstep.resources))  # noqa: E501
-                per = [self._endpoint(client, svc, port, e, base, "pass-through: the app's bytes as sent", "passthrough", None) for e in endpoints]  # noqa: E501
+                trace.append(
+                    Step("outbound path", f"{why}: PassthroughCluster, no TLS", vstep.resources)
+                )
+                per = [
+                    self._endpoint(
+                        client,
+                        svc,
+                        port,
+                        e,
+                        base,
+                        "pass-through: the app's bytes as sent",
+                        "passthrough",
+                        None,
+                    )
+                    for e in endpoints
+                ]
                 return self._summarise(client, svc, port, tuple(per), trace, None)
             settings, sstep = self.settings(client, svc, port)
             trace.append(sstep)
@@ -442,7 +616,12 @@ class Evaluator:
                 wire, why, cause = self._endpoint_wire(settings, e, port, base)
                 per.append(self._endpoint(client, svc, port, e, wire, why, cause, settings))
         else:
-            per = [self._endpoint(client, svc, port, e, base, "the app's own bytes", "no-client-sidecar", None) for e in endpoints]  # noqa: E501
+            per = [
+                self._endpoint(
+                    client, svc, port, e, base, "the app's own bytes", "no-client-sidecar", None
+                )
+                for e in endpoints
+            ]
         return self._summarise(client, svc, port, tuple(per), trace, settings)
 
     def _summarise(
@@ -455,8 +634,21 @@ class Evaluator:
         settings: Settings | None,
     ) -> Outcome:
         if not endpoints:
-            trace.append(Step("endpoints", f"no endpoint of {svc.display}:{port.number} is in the inputs", svc.refs))  # noqa: E501
-            return Outcome("unknown", "missing-input", (), tuple(trace), None, "Add the workloads behind this service to the inputs.")  # noqa: E501
+            trace.append(
+                Step(
+                    "endpoints",
+                    f"no endpoint of {svc.display}:{port.number} is in the inputs",
+                    svc.refs,
+                )
+            )
+            return Outcome(
+                "unknown",
+                "missing-input",
+                (),
+                tuple(trace),
+                None,
+                "Add the workloads behind this service to the inputs.",
+            )
         verdicts = {e.verdict for e in endpoints}
         worst = max(endpoints, key=lambda e: SEVERITY[e.verdict])
         verdict: Verdict = worst.verdict if len(verdicts) == 1 else "mixed"
@@ -484,7 +676,14 @@ def _result_text(verdict: str, cause: str | None, endpoints: tuple[EndpointResul
     return verdict if cause is None else f"{verdict} ({cause})"
 
 
-def direct_service(address: str | None, workload_key: str, port: int, kind: str, refs: tuple[ResourceRef, ...], app_tls: bool = False) -> MeshService:  # noqa: E501
+def direct_service(
+    address: str | None,
+    workload_key: str,
+    port: int,
+    kind: str,
+    refs: tuple[ResourceRef, ...],
+    app_tls: bool = False,
+) -> MeshService:
     """A stand-in service for a call straight to a workload (pod IP, probe)."""
     from mtls_doctor.semantics.protocol import Protocol
 

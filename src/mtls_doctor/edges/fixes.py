@@ -34,7 +34,11 @@ def _why_plaintext(
             "Inject a sidecar into $CLIENT (label namespace $CLIENT_NS istio-injection=enabled "
             "and restart the workload)"
         )
-    if cause == "endpoint-not-mtls" and src is not None and src.kind in ("WorkloadEntry", "ServiceEntry"):  # noqa: E501
+    if (
+        cause == "endpoint-not-mtls"
+        and src is not None
+        and src.kind in ("WorkloadEntry", "ServiceEntry")
+    ):
         return (
             f"Set serviceAccount on {src.kind} {src.namespace}/{src.name} (the identity is read in "
             f"namespace {src.namespace}; list the server's real identity in the ServiceEntry's "
@@ -80,7 +84,9 @@ def suggest(
         if settings is not None and settings.tls is not None and settings.tls.subject_alt_names:
             text = f"Add {who} to subjectAltNames of {_dr_name(settings)}"
         elif svc.kind == "ServiceEntry":
-            text = f"Add {who} to spec.subjectAltNames of ServiceEntry {svc.namespace}/{svc.ref.name}"  # noqa: E501
+            text = (
+                f"Add {who} to spec.subjectAltNames of ServiceEntry {svc.namespace}/{svc.ref.name}"
+            )
         else:
             text = f"Make the service's identities match {who}"
     elif cause == "tls-to-plaintext-server":

@@ -61,7 +61,9 @@ def _inbound_excluded(w: Workload, port: int | None) -> tuple[bool, str]:
     return False, ""
 
 
-def _port_class(c: ClusterIndex, w: Workload, port: int | None) -> tuple[PortKind, str, tuple[ResourceRef, ...], bool]:  # noqa: E501
+def _port_class(
+    c: ClusterIndex, w: Workload, port: int | None
+) -> tuple[PortKind, str, tuple[ResourceRef, ...], bool]:
     """The inbound chain class for `port`: from the oldest Service that selects the pod and
     targets this port; a port no Service declares gets the pass-through chains."""
     if port is None:
@@ -78,8 +80,18 @@ def _port_class(c: ClusterIndex, w: Workload, port: int | None) -> tuple[PortKin
                 proto = protocol.kube_port(p.name, p.app_protocol, p.protocol, p.port)
                 ref = ResourceRef("Service", s.namespace, s.name, s.cluster, s.origin)
                 kind: PortKind = "tcp" if proto.port_class == "udp" else proto.port_class
-                return kind, f"Service {s.namespace}/{s.name} port {p.port}: {proto.why}", (ref,), proto.app_tls  # noqa: E501
-    return "passthrough", f"no Service of {w.key} declares port {port}: pass-through chains", (), False  # noqa: E501
+                return (
+                    kind,
+                    f"Service {s.namespace}/{s.name} port {p.port}: {proto.why}",
+                    (ref,),
+                    proto.app_tls,
+                )
+    return (
+        "passthrough",
+        f"no Service of {w.key} declares port {port}: pass-through chains",
+        (),
+        False,
+    )
 
 
 class ServerSides:

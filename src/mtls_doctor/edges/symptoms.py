@@ -31,7 +31,7 @@ def symptom(cause: str | None, *, client_sidecar: bool, http: bool, presented: s
         sans = f"[{presented}]" if presented else "[...]"
         return Symptom(
             503 if http else None,
-            "UF" if http else "UF",
+            "UF",
             _RESET + "remote connection failure, transport failure reason: TLS_error: "
             "CERTIFICATE_VERIFY_FAILED: verify cert failed: SAN matcher, certificate SANs are "
             f"{sans} (with Istio's retry policy the flags read URX,UF)",

@@ -11,26 +11,26 @@ class _S(msgspec.Struct, frozen=True, rename="camel", omit_defaults=True):
     pass
 
 
-class WorkloadSelector(_S):
+class WorkloadSelector(_S, frozen=True):
     match_labels: dict[str, str] = {}
 
 
-class MTLS(_S):
+class MTLS(_S, frozen=True):
     mode: str = "UNSET"
 
 
-class PeerAuthenticationSpec(_S):
+class PeerAuthenticationSpec(_S, frozen=True):
     selector: WorkloadSelector | None = None
     mtls: MTLS | None = None
     port_level_mtls: dict[str, MTLS] = {}
 
 
-class PeerAuthentication(_S, tag="PeerAuthentication", tag_field="kind"):
+class PeerAuthentication(_S, frozen=True, tag="PeerAuthentication", tag_field="kind"):
     metadata: Meta = Meta()
     spec: PeerAuthenticationSpec = PeerAuthenticationSpec()
 
 
-class ClientTLS(_S):
+class ClientTLS(_S, frozen=True):
     mode: str = "DISABLE"
     sni: str | None = None
     subject_alt_names: list[str] | None = None
@@ -41,27 +41,27 @@ class ClientTLS(_S):
     insecure_skip_verify: bool | None = None
 
 
-class PortSelector(_S):
+class PortSelector(_S, frozen=True):
     number: int = 0
 
 
-class PortTrafficPolicy(_S):
+class PortTrafficPolicy(_S, frozen=True):
     port: PortSelector | None = None
     tls: ClientTLS | None = None
 
 
-class TrafficPolicy(_S):
+class TrafficPolicy(_S, frozen=True):
     tls: ClientTLS | None = None
     port_level_settings: list[PortTrafficPolicy] = []
 
 
-class Subset(_S):
+class Subset(_S, frozen=True):
     name: str = ""
     labels: dict[str, str] = {}
     traffic_policy: TrafficPolicy | None = None
 
 
-class DestinationRuleSpec(_S):
+class DestinationRuleSpec(_S, frozen=True):
     host: str = ""
     traffic_policy: TrafficPolicy | None = None
     subsets: list[Subset] = []
@@ -69,12 +69,12 @@ class DestinationRuleSpec(_S):
     workload_selector: WorkloadSelector | None = None
 
 
-class DestinationRule(_S, tag="DestinationRule", tag_field="kind"):
+class DestinationRule(_S, frozen=True, tag="DestinationRule", tag_field="kind"):
     metadata: Meta = Meta()
     spec: DestinationRuleSpec = DestinationRuleSpec()
 
 
-class WorkloadEntrySpec(_S):
+class WorkloadEntrySpec(_S, frozen=True):
     address: str = ""
     ports: dict[str, int] = {}
     labels: dict[str, str] = {}
@@ -82,23 +82,23 @@ class WorkloadEntrySpec(_S):
     service_account: str | None = None
 
 
-class WorkloadEntry(_S, tag="WorkloadEntry", tag_field="kind"):
+class WorkloadEntry(_S, frozen=True, tag="WorkloadEntry", tag_field="kind"):
     metadata: Meta = Meta()
     spec: WorkloadEntrySpec = WorkloadEntrySpec()
 
 
-class SEPort(_S):
+class SEPort(_S, frozen=True):
     number: int = 0
     protocol: str | None = None
     name: str | None = None
     target_port: int | None = None
 
 
-class SEWorkloadSelector(_S):
+class SEWorkloadSelector(_S, frozen=True):
     labels: dict[str, str] = {}
 
 
-class ServiceEntrySpec(_S):
+class ServiceEntrySpec(_S, frozen=True):
     hosts: list[str] = []
     addresses: list[str] = []
     ports: list[SEPort] = []
@@ -110,32 +110,32 @@ class ServiceEntrySpec(_S):
     subject_alt_names: list[str] = []
 
 
-class ServiceEntry(_S, tag="ServiceEntry", tag_field="kind"):
+class ServiceEntry(_S, frozen=True, tag="ServiceEntry", tag_field="kind"):
     metadata: Meta = Meta()
     spec: ServiceEntrySpec = ServiceEntrySpec()
 
 
-class IstioEgressListener(_S):
+class IstioEgressListener(_S, frozen=True):
     hosts: list[str] = []
     port: PortSelector | None = None
 
 
-class OutboundTrafficPolicy(_S):
+class OutboundTrafficPolicy(_S, frozen=True):
     mode: str = "ALLOW_ANY"
 
 
-class SidecarSpec(_S):
+class SidecarSpec(_S, frozen=True):
     workload_selector: SEWorkloadSelector | None = None
     egress: list[IstioEgressListener] = []
     outbound_traffic_policy: OutboundTrafficPolicy | None = None
 
 
-class Sidecar(_S, tag="Sidecar", tag_field="kind"):
+class Sidecar(_S, frozen=True, tag="Sidecar", tag_field="kind"):
     metadata: Meta = Meta()
     spec: SidecarSpec = SidecarSpec()
 
 
-class Source(_S):
+class Source(_S, frozen=True):
     principals: list[str] = []
     not_principals: list[str] = []
     request_principals: list[str] = []
@@ -150,7 +150,7 @@ class Source(_S):
     not_remote_ip_blocks: list[str] = []
 
 
-class Operation(_S):
+class Operation(_S, frozen=True):
     hosts: list[str] = []
     not_hosts: list[str] = []
     ports: list[str] = []
@@ -161,38 +161,38 @@ class Operation(_S):
     not_paths: list[str] = []
 
 
-class RuleFrom(_S):
+class RuleFrom(_S, frozen=True):
     source: Source = Source()
 
 
-class RuleTo(_S):
+class RuleTo(_S, frozen=True):
     operation: Operation = Operation()
 
 
-class Condition(_S):
+class Condition(_S, frozen=True):
     key: str = ""
     values: list[str] = []
     not_values: list[str] = []
 
 
-class Rule(_S):
+class Rule(_S, frozen=True):
     from_: list[RuleFrom] = msgspec.field(default_factory=list, name="from")
     to: list[RuleTo] = []
     when: list[Condition] = []
 
 
-class TargetRef(_S):
+class TargetRef(_S, frozen=True):
     kind: str = ""
     group: str = ""
     name: str = ""
     namespace: str = ""
 
 
-class Provider(_S):
+class Provider(_S, frozen=True):
     name: str = ""
 
 
-class AuthorizationPolicySpec(_S):
+class AuthorizationPolicySpec(_S, frozen=True):
     selector: WorkloadSelector | None = None
     target_ref: TargetRef | None = None
     target_refs: list[TargetRef] = []
@@ -201,7 +201,7 @@ class AuthorizationPolicySpec(_S):
     rules: list[Rule] | None = None
 
 
-class AuthorizationPolicy(_S, tag="AuthorizationPolicy", tag_field="kind"):
+class AuthorizationPolicy(_S, frozen=True, tag="AuthorizationPolicy", tag_field="kind"):
     metadata: Meta = Meta()
     spec: AuthorizationPolicySpec = AuthorizationPolicySpec()
 

@@ -13,13 +13,13 @@ class _S(msgspec.Struct, frozen=True, rename="camel", omit_defaults=True):
     pass
 
 
-class OwnerRef(_S):
+class OwnerRef(_S, frozen=True):
     kind: str = ""
     name: str = ""
     controller: bool | None = None
 
 
-class Meta(_S):
+class Meta(_S, frozen=True):
     name: str = ""
     namespace: str = ""
     labels: dict[str, str] = {}
@@ -28,33 +28,33 @@ class Meta(_S):
     creation_timestamp: str | None = None
 
 
-class LabelSelector(_S):
+class LabelSelector(_S, frozen=True):
     match_labels: dict[str, str] = {}
 
 
-class ContainerPort(_S):
+class ContainerPort(_S, frozen=True):
     container_port: int = 0
     name: str | None = None
     protocol: str = "TCP"
 
 
-class HTTPGetAction(_S):
+class HTTPGetAction(_S, frozen=True):
     port: int | str = 0
     path: str = "/"
     scheme: str = "HTTP"
 
 
-class PortAction(_S):
+class PortAction(_S, frozen=True):
     port: int | str = 0
 
 
-class Probe(_S):
+class Probe(_S, frozen=True):
     http_get: HTTPGetAction | None = None
     tcp_socket: PortAction | None = None
     grpc: PortAction | None = None
 
 
-class Container(_S):
+class Container(_S, frozen=True):
     name: str = ""
     ports: list[ContainerPort] = []
     readiness_probe: Probe | None = None
@@ -62,7 +62,7 @@ class Container(_S):
     startup_probe: Probe | None = None
 
 
-class PodSpec(_S):
+class PodSpec(_S, frozen=True):
     service_account_name: str | None = None
     service_account: str | None = None
     host_network: bool = False
@@ -70,71 +70,71 @@ class PodSpec(_S):
     init_containers: list[Container] = []
 
 
-class PodIP(_S):
+class PodIP(_S, frozen=True):
     ip: str = ""
 
 
-class PodStatus(_S):
+class PodStatus(_S, frozen=True):
     phase: str | None = None
     pod_ip: str | None = msgspec.field(default=None, name="podIP")
     pod_ips: list[PodIP] = msgspec.field(default_factory=list, name="podIPs")
 
 
-class PodTemplate(_S):
+class PodTemplate(_S, frozen=True):
     metadata: Meta = Meta()
     spec: PodSpec = PodSpec()
 
 
-class Pod(_S, tag="Pod", tag_field="kind"):
+class Pod(_S, frozen=True, tag="Pod", tag_field="kind"):
     metadata: Meta = Meta()
     spec: PodSpec = PodSpec()
     status: PodStatus | None = None
 
 
-class ControllerSpec(_S):
+class ControllerSpec(_S, frozen=True):
     selector: LabelSelector | None = None
     template: PodTemplate = PodTemplate()
 
 
-class Deployment(_S, tag="Deployment", tag_field="kind"):
+class Deployment(_S, frozen=True, tag="Deployment", tag_field="kind"):
     metadata: Meta = Meta()
     spec: ControllerSpec = ControllerSpec()
 
 
-class StatefulSet(_S, tag="StatefulSet", tag_field="kind"):
+class StatefulSet(_S, frozen=True, tag="StatefulSet", tag_field="kind"):
     metadata: Meta = Meta()
     spec: ControllerSpec = ControllerSpec()
 
 
-class DaemonSet(_S, tag="DaemonSet", tag_field="kind"):
+class DaemonSet(_S, frozen=True, tag="DaemonSet", tag_field="kind"):
     metadata: Meta = Meta()
     spec: ControllerSpec = ControllerSpec()
 
 
-class ReplicaSet(_S, tag="ReplicaSet", tag_field="kind"):
+class ReplicaSet(_S, frozen=True, tag="ReplicaSet", tag_field="kind"):
     metadata: Meta = Meta()
     spec: ControllerSpec = ControllerSpec()
 
 
-class Job(_S, tag="Job", tag_field="kind"):
+class Job(_S, frozen=True, tag="Job", tag_field="kind"):
     metadata: Meta = Meta()
     spec: ControllerSpec = ControllerSpec()
 
 
-class JobTemplate(_S):
+class JobTemplate(_S, frozen=True):
     spec: ControllerSpec = ControllerSpec()
 
 
-class CronJobSpec(_S):
+class CronJobSpec(_S, frozen=True):
     job_template: JobTemplate = JobTemplate()
 
 
-class CronJob(_S, tag="CronJob", tag_field="kind"):
+class CronJob(_S, frozen=True, tag="CronJob", tag_field="kind"):
     metadata: Meta = Meta()
     spec: CronJobSpec = CronJobSpec()
 
 
-class ServicePort(_S):
+class ServicePort(_S, frozen=True):
     port: int = 0
     name: str | None = None
     target_port: int | str | None = None
@@ -142,7 +142,7 @@ class ServicePort(_S):
     app_protocol: str | None = None
 
 
-class ServiceSpec(_S):
+class ServiceSpec(_S, frozen=True):
     type: str = "ClusterIP"
     cluster_ip: str | None = msgspec.field(default=None, name="clusterIP")
     selector: dict[str, str] | None = None
@@ -150,25 +150,25 @@ class ServiceSpec(_S):
     external_name: str | None = None
 
 
-class Service(_S, tag="Service", tag_field="kind"):
+class Service(_S, frozen=True, tag="Service", tag_field="kind"):
     metadata: Meta = Meta()
     spec: ServiceSpec = ServiceSpec()
 
 
-class Namespace(_S, tag="Namespace", tag_field="kind"):
+class Namespace(_S, frozen=True, tag="Namespace", tag_field="kind"):
     metadata: Meta = Meta()
 
 
-class ServiceAccount(_S, tag="ServiceAccount", tag_field="kind"):
+class ServiceAccount(_S, frozen=True, tag="ServiceAccount", tag_field="kind"):
     metadata: Meta = Meta()
 
 
-class ConfigMap(_S, tag="ConfigMap", tag_field="kind"):
+class ConfigMap(_S, frozen=True, tag="ConfigMap", tag_field="kind"):
     metadata: Meta = Meta()
     data: dict[str, str] = {}
 
 
-class Secret(_S, tag="Secret", tag_field="kind"):
+class Secret(_S, frozen=True, tag="Secret", tag_field="kind"):
     """Only the metadata and the data keys matter here (remote secrets); values stay opaque."""
 
     metadata: Meta = Meta()
@@ -176,29 +176,33 @@ class Secret(_S, tag="Secret", tag_field="kind"):
     data: dict[str, str] = {}
 
 
-class WebhookService(_S):
+class WebhookService(_S, frozen=True):
     name: str = ""
     namespace: str = ""
     port: int = 443
     path: str | None = None
 
 
-class WebhookClientConfig(_S):
+class WebhookClientConfig(_S, frozen=True):
     service: WebhookService | None = None
     url: str | None = None
 
 
-class Webhook(_S):
+class Webhook(_S, frozen=True):
     name: str = ""
     client_config: WebhookClientConfig = WebhookClientConfig()
 
 
-class MutatingWebhookConfiguration(_S, tag="MutatingWebhookConfiguration", tag_field="kind"):
+class MutatingWebhookConfiguration(
+    _S, frozen=True, tag="MutatingWebhookConfiguration", tag_field="kind"
+):
     metadata: Meta = Meta()
     webhooks: list[Webhook] = []
 
 
-class ValidatingWebhookConfiguration(_S, tag="ValidatingWebhookConfiguration", tag_field="kind"):
+class ValidatingWebhookConfiguration(
+    _S, frozen=True, tag="ValidatingWebhookConfiguration", tag_field="kind"
+):
     metadata: Meta = Meta()
     webhooks: list[Webhook] = []
 

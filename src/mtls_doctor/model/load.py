@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -74,8 +75,9 @@ def load_mesh(
     by_cluster: dict[str, list[Loaded[Any]]] = {c: [] for c in clusters or ["default"]}
     for (cluster, kind, ns, _), obj in store.items():
         if kind not in CLUSTER_SCOPED and not obj.namespace:
-            obj = _with_default_namespace(obj, ns)
-        by_cluster[cluster].append(obj)
+            by_cluster[cluster].append(_with_default_namespace(obj, ns))
+        else:
+            by_cluster[cluster].append(obj)
     indexes = {
         name: ClusterIndex(name, objs, override, problems) for name, objs in by_cluster.items()
     }
@@ -117,8 +119,7 @@ def _read_one(
 
 def _read_mesh_config_file(path: str, problems: list[InputProblem]) -> MeshConfigSource | None:
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
+        text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         problems.append(InputProblem(Origin(path), f"cannot read mesh config: {exc.strerror}"))
         return None

@@ -82,9 +82,7 @@ class ClusterIndex:
         for s in self.services:
             self.services_by_ns[s.namespace].append(s)
         self.service_entries: list[Loaded[istio.ServiceEntry]] = by_kind.get("ServiceEntry", [])
-        self.workload_entries: list[Loaded[istio.WorkloadEntry]] = by_kind.get(
-            "WorkloadEntry", []
-        )
+        self.workload_entries: list[Loaded[istio.WorkloadEntry]] = by_kind.get("WorkloadEntry", [])
         self.authorization_policies: list[Loaded[istio.AuthorizationPolicy]] = by_kind.get(
             "AuthorizationPolicy", []
         )
@@ -120,7 +118,9 @@ class ClusterIndex:
                     InputProblem(c.origin, f"ConfigMap {c.namespace}/{c.name} key mesh: {exc}")
                 )
                 continue
-            return MeshConfigSource(cfg, ResourceRef("ConfigMap", c.namespace, c.name, c.cluster, c.origin))  # noqa: E501
+            return MeshConfigSource(
+                cfg, ResourceRef("ConfigMap", c.namespace, c.name, c.cluster, c.origin)
+            )
         return MeshConfigSource(DEFAULT_MESH_CONFIG, None)
 
     @staticmethod

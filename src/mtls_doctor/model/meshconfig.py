@@ -9,19 +9,19 @@ class _S(msgspec.Struct, frozen=True, rename="camel", omit_defaults=True):
     pass
 
 
-class OutboundPolicy(_S):
+class OutboundPolicy(_S, frozen=True):
     mode: str = "ALLOW_ANY"
 
 
-class ExtensionProvider(_S):
+class ExtensionProvider(_S, frozen=True):
     name: str = ""
 
 
-class MeshMTLS(_S):
+class MeshMTLS(_S, frozen=True):
     min_protocol_version: str | None = None
 
 
-class MeshConfig(_S):
+class MeshConfig(_S, frozen=True):
     """Defaults are `DefaultMeshConfig()` of istio/istio `pkg/config/mesh/mesh.go`."""
 
     trust_domain: str = "cluster.local"

@@ -84,7 +84,9 @@ def _sanitize(raw: RawObject, problems: list[InputProblem]) -> dict[str, Any]:
     data = raw.data
     for outer, inner in _STRING_MAPS:
         section = data.get(outer)
-        mapping = section.get(inner) if isinstance(section, dict) else None
+        if not isinstance(section, dict):
+            continue
+        mapping = section.get(inner)
         if not isinstance(mapping, dict):
             continue
         bad = {k: v for k, v in mapping.items() if not isinstance(v, str)}

@@ -140,9 +140,7 @@ def _service_account(spec: kube.PodSpec) -> str:
     return spec.service_account_name or spec.service_account or "default"
 
 
-def build_workloads(
-    pods: list[Loaded[kube.Pod]], controllers: list[Loaded[Any]]
-) -> list[Workload]:
+def build_workloads(pods: list[Loaded[kube.Pod]], controllers: list[Loaded[Any]]) -> list[Workload]:
     """Workloads of one cluster, in a stable order (namespace, name)."""
     owners: dict[str, dict[tuple[str, str], kube.Meta]] = defaultdict(dict)
     for c in controllers:
@@ -179,7 +177,7 @@ def build_workloads(
         )
     for c in controllers:
         key = (c.namespace, c.kind, c.name)
-        if key in result or c.kind == "ReplicaSet" and _controller_ref(c.meta.owner_references):
+        if key in result or (c.kind == "ReplicaSet" and _controller_ref(c.meta.owner_references)):
             continue
         tpl = _template(c.obj)
         if tpl is None:

@@ -150,26 +150,34 @@ def _sans_text(t: TlsSettings | None) -> str:
     return "\n".join(t.sans) if t.sans else "(no SAN check)"
 
 
-def _cluster_table(config: ProxyConfig, show_all: bool) -> Table:
-    table = Table(title=f"Outbound clusters ({config.source})", title_justify="left", expand=False)
-    for col in ("cluster", "TLS", "auto mTLS", "SNI", "ALPN", "SANs", "CA"):
+def _cluster_table(config: ProxyConfig, show_all: bool) -> Table | None:
+    table = Table(title=f"Outbound clusters ({config.source})", title_justify="left")
+    for col in ("cluster", "TLS", "SANs checked", "SNI / ALPN / trusted CA"):
         table.add_column(col, overflow="fold")
+    rows = 0
     for c in config.clusters:
         if c.direction not in ("outbound", None) or (not show_all and c.direction is None):
             continue
         t = c.tls
-        mode = _MODE_TEXT[c.mode] + (" [red](REJECTED)[/]" if c.rejected else "")
-        auto = f"yes, else {_MODE_TEXT[c.fallback_mode]}" if c.auto_mtls else "no"
-        table.add_row(
-            c.name,
-            mode,
-            auto,
-            (t.sni or "") if t else "",
-            ",".join(t.alpn) if t else "",
-            _sans_text(t),
-            (t.ca_source or "") if t else "",
-        )
-    return table
+        mode = _MODE_TEXT[c.mode]
+        if c.auto_mtls:
+            mode += f" (auto; else {_MODE_TEXT[c.fallback_mode]})"
+        if c.rejected:
+            mode += " [red]REJECTED[/]"
+        details = ""
+        if t is not None:
+            details = "\n".join(
+                x
+                for x in (
+                    t.sni,
+                    ",".join(t.alpn) or None,
+                    f"CA {t.ca_source}" if t.ca_source else None,
+                )
+                if x
+            )
+        table.add_row(c.name, mode, _sans_text(t), details)
+        rows += 1
+    return table if rows else None
 
 
 def _inbound_table(config: ProxyConfig) -> Table:
@@ -255,8 +263,9 @@ def to_text(
         head.append(f"  {who}  sections: {', '.join(c.sections) or '-'}")
         parts.append(head)
         if not c.legacy:
-            if c.clusters:
-                parts.append(_cluster_table(c, show_all))
+            table = _cluster_table(c, show_all) if c.clusters else None
+            if table is not None:
+                parts.append(table)
             if c.inbound:
                 parts.append(_inbound_table(c))
             if c.endpoints:

@@ -122,7 +122,12 @@ def explain_edge(edge: Edge) -> RenderableType:
         eps.add_column("cluster")
         eps.add_column("verdict / cause")
         for ep in o.endpoints:
-            eps.add_row(ep.address or "-", ep.workload or "-", ep.cluster or "-", verdict_text(ep.verdict, ep.cause))  # noqa: E501
+            eps.add_row(
+                ep.address or "-",
+                ep.workload or "-",
+                ep.cluster or "-",
+                verdict_text(ep.verdict, ep.cause),
+            )
         parts += [Text(), eps]
     if o.symptom is not None:
         sym = Text()
@@ -133,9 +138,14 @@ def explain_edge(edge: Edge) -> RenderableType:
         sym.append(o.symptom.message)
         if o.symptom.server_log:
             sym.append(f"\n{o.symptom.server_log}", style="dim")
-        parts += [Text(), Panel(sym, title="what you will see", title_align="left", border_style="red")]  # noqa: E501
+        parts += [
+            Text(),
+            Panel(sym, title="what you will see", title_align="left", border_style="red"),
+        ]
     if o.fix:
-        parts += [Panel(Text(o.fix), title="smallest fix", title_align="left", border_style="green")]  # noqa: E501
+        parts += [
+            Panel(Text(o.fix), title="smallest fix", title_align="left", border_style="green")
+        ]
     return Group(*parts)
 
 
@@ -171,14 +181,20 @@ def summary(
         for cls in r.classes:
             o = cls.outcome
             counts[o.verdict] += len(cls.clients)
-            if o.verdict != "mtls" and not (o.verdict == "plaintext" and not any(c.sidecar for c in cls.clients)):  # noqa: E501
+            if o.verdict != "mtls" and not (
+                o.verdict == "plaintext" and not any(c.sidecar for c in cls.clients)
+            ):
                 names = [c.name for c in cls.clients]
                 shown = ", ".join(names[:3]) + (f" +{len(names) - 3}" if len(names) > 3 else "")
                 to = f"{r.to} ({r.cluster})" if multi else r.to
                 groups[(o.verdict, o.cause)].append(f"{shown} → {to}")
                 if o.fix:
                     first = cls.clients[0]
-                    fixes[o.fix.replace("$CLIENT_NS", first.namespace or "").replace("$CLIENT", first.name)] += len(cls.clients)  # noqa: E501
+                    fixes[
+                        o.fix.replace("$CLIENT_NS", first.namespace or "").replace(
+                            "$CLIENT", first.name
+                        )
+                    ] += len(cls.clients)
     for e in pseudo:
         counts[e.outcome.verdict] += 1
         if e.outcome.verdict != "mtls":
@@ -194,7 +210,9 @@ def summary(
             head.append("  ")
     parts: list[RenderableType] = [head]
     order = {"fail": 0, "denied": 1, "mixed": 2, "unknown": 3, "plaintext": 4, "tls": 5}
-    for (verdict, cause), items in sorted(groups.items(), key=lambda kv: (order.get(kv[0][0], 9), kv[0][1] or "")):  # noqa: E501
+    for (verdict, cause), items in sorted(
+        groups.items(), key=lambda kv: (order.get(kv[0][0], 9), kv[0][1] or "")
+    ):
         body = Text("\n".join(f"  {i}" for i in items[:10]))
         if len(items) > 10:
             body.append(f"\n  … and {len(items) - 10} more", style="dim")
@@ -208,5 +226,7 @@ def summary(
         parts.append(tf)
     errors = sum(1 for f in findings if f.level == "error")
     warnings = sum(1 for f in findings if f.level == "warning")
-    parts.append(Text(f"\n{len(findings)} findings: {errors} errors, {warnings} warnings", style="bold"))  # noqa: E501
+    parts.append(
+        Text(f"\n{len(findings)} findings: {errors} errors, {warnings} warnings", style="bold")
+    )
     return Group(*parts)

@@ -31,7 +31,9 @@ class DRChoice(msgspec.Struct, frozen=True):
 
     @property
     def traffic_policy(self) -> TrafficPolicy | None:
-        return next((r.obj.spec.traffic_policy for r in self.rules if r.obj.spec.traffic_policy), None)  # noqa: E501
+        return next(
+            (r.obj.spec.traffic_policy for r in self.rules if r.obj.spec.traffic_policy), None
+        )
 
 
 class TLSChoice(msgspec.Struct, frozen=True):
@@ -59,7 +61,7 @@ def resolve_host(host: str, namespace: str, domain_suffix: str = "cluster.local"
 
 
 def host_matches(pattern: str, hostname: str) -> bool:
-    if pattern == hostname or pattern == "*":
+    if pattern in (hostname, "*"):
         return True
     if pattern.startswith("*."):
         return hostname.endswith(pattern[1:])
@@ -122,7 +124,9 @@ class DRIndex:
         host = self.hosts[id(top[0])]
         return [r for r in top if self.hosts[id(r)] == host]
 
-    def _merge_gate(self, rules: list[Loaded[DestinationRule]]) -> tuple[Loaded[DestinationRule], ...]:  # noqa: E501
+    def _merge_gate(
+        self, rules: list[Loaded[DestinationRule]]
+    ) -> tuple[Loaded[DestinationRule], ...]:
         """Rules for the same host in one bucket merge when their exportTo sets are equal."""
         first = rules[0]
         first_set = set(self._export_to(first))
@@ -172,7 +176,10 @@ class DRIndex:
                     self._merge_gate(best),
                     f"a root-namespace-private DestinationRule matches {hostname}",
                 )
-        for ns, where in ((service_ns, "the service's namespace"), (self.root, "the root namespace")):  # noqa: E501
+        for ns, where in (
+            (service_ns, "the service's namespace"),
+            (self.root, "the root namespace"),
+        ):
             if ns == client_ns and ns != self.root:
                 continue
             exported = [
@@ -210,7 +217,8 @@ def cluster_tls(choice: DRChoice | None, service_port: int) -> TLSChoice:
                     "replaces the top-level policy for this port",
                 )
             return TLSChoice(
-                pl.tls, f"DestinationRule {name} portLevelSettings[{service_port}] tls {pl.tls.mode}"  # noqa: E501
+                pl.tls,
+                f"DestinationRule {name} portLevelSettings[{service_port}] tls {pl.tls.mode}",
             )
     if tp.tls is None:
         return TLSChoice(None, f"DestinationRule {name} sets no tls")

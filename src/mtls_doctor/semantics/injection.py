@@ -15,7 +15,9 @@ from mtls_doctor.model.workloads import Workload
 INJECT_LABEL = "sidecar.istio.io/inject"
 NS_INJECTION = "istio-injection"
 REV_LABEL = "istio.io/rev"
-IGNORED_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "local-path-storage"})  # noqa: E501
+IGNORED_NAMESPACES = frozenset(
+    {"kube-system", "kube-public", "kube-node-lease", "local-path-storage"}
+)
 
 
 class Injection(msgspec.Struct, frozen=True):
@@ -25,9 +27,7 @@ class Injection(msgspec.Struct, frozen=True):
     observed: bool  # read from pods rather than predicted
 
 
-def decide(
-    w: Workload, ns_labels: dict[str, str] | None, ns_ref: ResourceRef | None
-) -> Injection:
+def decide(w: Workload, ns_labels: dict[str, str] | None, ns_ref: ResourceRef | None) -> Injection:
     """Whether `w` has a sidecar, and why. `ns_labels` is None when the Namespace is unknown."""
     observed = w.observed_sidecar
     if observed is not None:
@@ -52,8 +52,10 @@ def decide(
         return Injection(True, f"namespace {w.namespace} has {NS_INJECTION}=enabled", refs, False)
     if ns_inj is not None:
         return Injection(
-            False, f"namespace {w.namespace} has {NS_INJECTION}={ns_inj}; it blocks injection",
-            refs, False,
+            False,
+            f"namespace {w.namespace} has {NS_INJECTION}={ns_inj}; it blocks injection",
+            refs,
+            False,
         )
     if REV_LABEL in labels:
         return Injection(

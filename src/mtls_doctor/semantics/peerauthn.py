@@ -9,7 +9,7 @@ winning workload policy.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -36,7 +36,7 @@ def _mode(value: str | None) -> Mode | None:
     return value if value in _MODES else None  # type: ignore[return-value]
 
 
-def creation_order(obj: Loaded[object]) -> tuple[str, str, str]:
+def creation_order(obj: Loaded[Any]) -> tuple[str, str, str]:
     """Istio's `configCompareByCreationTime`: time, then name, then namespace."""
     return (obj.meta.creation_timestamp or "", obj.name, obj.namespace)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -68,8 +69,7 @@ _JSON_BYTE = re.compile(r"\(byte (\d+)\)")
 def read_bytes(f: InputFile) -> bytes:
     if f.path == "-":
         return sys.stdin.buffer.read()
-    with open(f.path, "rb") as fh:
-        return fh.read()
+    return Path(f.path).read_bytes()
 
 
 def read_file(f: InputFile, data: bytes | None = None) -> ReadResult:
@@ -138,7 +138,7 @@ def _read_yaml_document(
                 yield from _load_yaml_item(f, start_line + offset, chunk, problems)
             return
     try:
-        data = yaml.load(doc, Loader=_Loader)  # noqa: S506 - a safe loader
+        data = yaml.load(doc, Loader=_Loader)
     except yaml.YAMLError as exc:
         problems.append(_yaml_problem(f, start_line, exc))
         return
@@ -150,7 +150,7 @@ def _load_yaml_item(
     f: InputFile, line: int, chunk: str, problems: list[InputProblem]
 ) -> Iterator[RawObject]:
     try:
-        data = yaml.load(chunk, Loader=_Loader)  # noqa: S506 - a safe loader
+        data = yaml.load(chunk, Loader=_Loader)
     except yaml.YAMLError as exc:
         problems.append(_yaml_problem(f, line, exc))
         return
