@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pki_factory as pki
-from pki_factory import DAY, HOUR, NOW
+import tests.certs.pki_factory as pki
+from tests.certs.pki_factory import DAY, HOUR, NOW
 
 
 @dataclass
@@ -27,8 +27,15 @@ def scenario(fn: Builder) -> Builder:
     return fn
 
 
-def _proxy(tmp: Path, name: str, chain: list[pki.Issued], roots: list[pki.Issued],
-           ns: str = "default", sa: str | None = "default", **kw: object) -> str:
+def _proxy(
+    tmp: Path,
+    name: str,
+    chain: list[pki.Issued],
+    roots: list[pki.Issued],
+    ns: str = "default",
+    sa: str | None = "default",
+    **kw: object,
+) -> str:
     dump = pki.sds_dump(chain, roots, pod=name, namespace=ns, service_account=sa, **kw)  # type: ignore[arg-type]
     return str(pki.write_json(tmp / f"{name}.json", dump))
 
@@ -37,8 +44,9 @@ def _proxy(tmp: Path, name: str, chain: list[pki.Issued], roots: list[pki.Issued
 def clean_proxies(tmp: Path) -> Scenario:
     r = pki.root("cluster.local", org=None)
     a = _proxy(tmp, "a-1", [pki.workload(r), r], [r])
-    b = _proxy(tmp, "b-1", [pki.workload(r, "spiffe://cluster.local/ns/default/sa/b"), r], [r],
-               sa="b")
+    b = _proxy(
+        tmp, "b-1", [pki.workload(r, "spiffe://cluster.local/ns/default/sa/b"), r], [r], sa="b"
+    )
     return Scenario([a, b], set())
 
 
@@ -64,8 +72,10 @@ def expiring_soon(tmp: Path) -> Scenario:
     # 40 minutes left of a one-hour certificate: within a third of its life, so not "soon"
     ok = pki.workload(fresh_root, not_before=NOW - HOUR / 3, not_after=NOW + 2 * HOUR / 3)
     return Scenario(
-        [_proxy(tmp, "web-1", [leaf, r], [r]),
-         str(pki.write_text(tmp / "ok" / "cert.pem", pem_of(ok, fresh_root)))],
+        [
+            _proxy(tmp, "web-1", [leaf, r], [r]),
+            str(pki.write_text(tmp / "ok" / "cert.pem", pem_of(ok, fresh_root))),
+        ],
         {("CE103", "web-1")},
     )
 
@@ -78,16 +88,16 @@ def pem_of(*items: pki.Issued) -> str:
 def chain_other_root_same_name(tmp: Path) -> Scenario:
     signer = pki.root("cluster.local", org=None)
     trusted = pki.root("cluster.local", org=None)  # same name, different key
-    return Scenario([_proxy(tmp, "web-1", [pki.workload(signer)], [trusted])],
-                    {("CE201", "web-1")})
+    return Scenario([_proxy(tmp, "web-1", [pki.workload(signer)], [trusted])], {("CE201", "web-1")})
 
 
 @scenario
 def chain_ends_at_foreign_root(tmp: Path) -> Scenario:
     signer = pki.root("Cluster One Root")
     trusted = pki.root("Cluster Two Root")
-    return Scenario([_proxy(tmp, "web-1", [pki.workload(signer), signer], [trusted])],
-                    {("CE201", "web-1")})
+    return Scenario(
+        [_proxy(tmp, "web-1", [pki.workload(signer), signer], [trusted])], {("CE201", "web-1")}
+    )
 
 
 @scenario
@@ -112,20 +122,37 @@ def wrong_order(tmp: Path) -> Scenario:
 def roots_differ_between_clusters(tmp: Path) -> Scenario:
     def cacerts(cluster: str, r: pki.Issued) -> str:
         ca = pki.intermediate(r, f"{cluster} CA")
-        path = pki.write_yaml(tmp / f"{cluster}.yaml", pki.secret("cacerts", "istio-system", {
-            "ca-cert.pem": ca.pem, "ca-key.pem": ca.key_pem, "root-cert.pem": r.pem,
-            "cert-chain.pem": pki.pem(ca, r)}))
+        path = pki.write_yaml(
+            tmp / f"{cluster}.yaml",
+            pki.secret(
+                "cacerts",
+                "istio-system",
+                {
+                    "ca-cert.pem": ca.pem,
+                    "ca-key.pem": ca.key_pem,
+                    "root-cert.pem": r.pem,
+                    "cert-chain.pem": pki.pem(ca, r),
+                },
+            ),
+        )
         return f"{cluster}={path}"
-    return Scenario([cacerts("east", pki.root("East Root")), cacerts("west", pki.root("West Root"))],
-                    {("CE301", "cacerts")})
+
+    return Scenario(
+        [cacerts("east", pki.root("East Root")), cacerts("west", pki.root("West Root"))],
+        {("CE301", "cacerts")},
+    )
 
 
 @scenario
 def roots_differ_between_namespaces(tmp: Path) -> Scenario:
     good, bad = pki.root("Mesh Root"), pki.root("Stale Root")
-    cms = [pki.configmap("istio-ca-root-cert", ns, {"root-cert.pem": r.pem})
-           for ns, r in (("shop", good), ("cart", good), ("legacy", bad))]
-    return Scenario([str(pki.write_yaml(tmp / "cms.yaml", *cms))], {("CE301", "istio-ca-root-cert")})
+    cms = [
+        pki.configmap("istio-ca-root-cert", ns, {"root-cert.pem": r.pem})
+        for ns, r in (("shop", good), ("cart", good), ("legacy", bad))
+    ]
+    return Scenario(
+        [str(pki.write_yaml(tmp / "cms.yaml", *cms))], {("CE301", "istio-ca-root-cert")}
+    )
 
 
 @scenario
@@ -133,10 +160,12 @@ def roots_differ_between_proxies(tmp: Path) -> Scenario:
     good, bad = pki.root("Mesh Root"), pki.root("Stale Root")
     both = _proxy(tmp, "rotating-1", [pki.workload(good), good], [good, bad])
     return Scenario(
-        [_proxy(tmp, "a-1", [pki.workload(good), good], [good]),
-         _proxy(tmp, "b-1", [pki.workload(good), good], [good]),
-         _proxy(tmp, "c-1", [pki.workload(bad), bad], [bad]),
-         both],
+        [
+            _proxy(tmp, "a-1", [pki.workload(good), good], [good]),
+            _proxy(tmp, "b-1", [pki.workload(good), good], [good]),
+            _proxy(tmp, "c-1", [pki.workload(bad), bad], [bad]),
+            both,
+        ],
         {("CE301", "c-1"), ("CE302", "rotating-1")},
     )
 
@@ -153,11 +182,15 @@ def malformed_spiffe(tmp: Path) -> Scenario:
     r = pki.root()
     upper = pki.workload(r, "spiffe://Cluster.Local/ns/default/sa/default")
     empty = pki.workload(r, "spiffe:///ns/default/sa/default")
-    two = pki.workload(r, uris=("spiffe://cluster.local/ns/a/sa/a",
-                                "spiffe://cluster.local/ns/b/sa/b"))
+    two = pki.workload(
+        r, uris=("spiffe://cluster.local/ns/a/sa/a", "spiffe://cluster.local/ns/b/sa/b")
+    )
     return Scenario(
-        [_proxy(tmp, "upper-1", [upper, r], [r]), _proxy(tmp, "empty-1", [empty, r], [r]),
-         _proxy(tmp, "two-1", [two, r], [r], ns="a", sa="a")],
+        [
+            _proxy(tmp, "upper-1", [upper, r], [r]),
+            _proxy(tmp, "empty-1", [empty, r], [r]),
+            _proxy(tmp, "two-1", [two, r], [r], ns="a", sa="a"),
+        ],
         {("CE402", "upper-1"), ("CE402", "empty-1"), ("CE402", "two-1")},
     )
 
@@ -166,19 +199,24 @@ def malformed_spiffe(tmp: Path) -> Scenario:
 def unknown_trust_domain(tmp: Path) -> Scenario:
     r = pki.root()
     mesh = pki.write_yaml(tmp / "mesh.yaml", pki.mesh_configmap("prod.example", ("old.example",)))
-    ok = _proxy(tmp, "ok-1", [pki.workload(r, "spiffe://prod.example/ns/default/sa/default"), r], [r])
-    alias = _proxy(tmp, "alias-1",
-                   [pki.workload(r, "spiffe://old.example/ns/default/sa/default"), r], [r])
-    other = _proxy(tmp, "other-1",
-                   [pki.workload(r, "spiffe://cluster.local/ns/default/sa/default"), r], [r])
+    ok = _proxy(
+        tmp, "ok-1", [pki.workload(r, "spiffe://prod.example/ns/default/sa/default"), r], [r]
+    )
+    alias = _proxy(
+        tmp, "alias-1", [pki.workload(r, "spiffe://old.example/ns/default/sa/default"), r], [r]
+    )
+    other = _proxy(
+        tmp, "other-1", [pki.workload(r, "spiffe://cluster.local/ns/default/sa/default"), r], [r]
+    )
     return Scenario([str(mesh), ok, alias, other], {("CE403", "other-1")}, {"CE403": "error"})
 
 
 @scenario
 def unknown_trust_domain_assumed(tmp: Path) -> Scenario:
     r = pki.root()
-    other = _proxy(tmp, "other-1",
-                   [pki.workload(r, "spiffe://elsewhere.io/ns/default/sa/default"), r], [r])
+    other = _proxy(
+        tmp, "other-1", [pki.workload(r, "spiffe://elsewhere.io/ns/default/sa/default"), r], [r]
+    )
     return Scenario([other], {("CE403", "other-1")}, {"CE403": "warning"})
 
 
@@ -186,8 +224,9 @@ def unknown_trust_domain_assumed(tmp: Path) -> Scenario:
 def identity_not_the_pods(tmp: Path) -> Scenario:
     r = pki.root()
     leaf = pki.workload(r, "spiffe://cluster.local/ns/shop/sa/default")
-    return Scenario([_proxy(tmp, "cart-1", [leaf, r], [r], ns="shop", sa="cart")],
-                    {("CE404", "cart-1")})
+    return Scenario(
+        [_proxy(tmp, "cart-1", [leaf, r], [r], ns="shop", sa="cart")], {("CE404", "cart-1")}
+    )
 
 
 def _cacerts(tmp: Path, name: str, **members: str) -> str:
@@ -199,24 +238,57 @@ def _cacerts(tmp: Path, name: str, **members: str) -> str:
 def plugin_ca_good(tmp: Path) -> Scenario:
     r = pki.root(path_length=1)
     ca = pki.intermediate(r, path_length=0)
-    return Scenario([_cacerts(tmp, "ns1", ca_cert=ca.pem, ca_key=ca.key_pem, root_cert=r.pem,
-                              cert_chain=pki.pem(ca, r))], set())
+    return Scenario(
+        [
+            _cacerts(
+                tmp,
+                "ns1",
+                ca_cert=ca.pem,
+                ca_key=ca.key_pem,
+                root_cert=r.pem,
+                cert_chain=pki.pem(ca, r),
+            )
+        ],
+        set(),
+    )
 
 
 @scenario
 def plugin_ca_key_mismatch(tmp: Path) -> Scenario:
     r = pki.root()
     ca, other = pki.intermediate(r), pki.intermediate(r, "Other CA")
-    return Scenario([_cacerts(tmp, "ns1", ca_cert=ca.pem, ca_key=other.key_pem, root_cert=r.pem,
-                              cert_chain=pki.pem(ca, r))], {("CE501", "cacerts")})
+    return Scenario(
+        [
+            _cacerts(
+                tmp,
+                "ns1",
+                ca_cert=ca.pem,
+                ca_key=other.key_pem,
+                root_cert=r.pem,
+                cert_chain=pki.pem(ca, r),
+            )
+        ],
+        {("CE501", "cacerts")},
+    )
 
 
 @scenario
 def plugin_ca_not_signed_by_root(tmp: Path) -> Scenario:
     r, foreign = pki.root("Mesh Root"), pki.root("Foreign Root")
     ca = pki.intermediate(foreign)
-    return Scenario([_cacerts(tmp, "ns1", ca_cert=ca.pem, ca_key=ca.key_pem, root_cert=r.pem,
-                              cert_chain=pki.pem(ca, foreign))], {("CE502", "cacerts")})
+    return Scenario(
+        [
+            _cacerts(
+                tmp,
+                "ns1",
+                ca_cert=ca.pem,
+                ca_key=ca.key_pem,
+                root_cert=r.pem,
+                cert_chain=pki.pem(ca, foreign),
+            )
+        ],
+        {("CE502", "cacerts")},
+    )
 
 
 @scenario
@@ -225,10 +297,24 @@ def plugin_ca_not_a_ca(tmp: Path) -> Scenario:
     not_ca = pki.intermediate(r, ca=False)
     no_sign = pki.intermediate(r, "No Sign CA", key_cert_sign=False)
     return Scenario(
-        [_cacerts(tmp, "ns1", ca_cert=not_ca.pem, ca_key=not_ca.key_pem, root_cert=r.pem,
-                  cert_chain=pki.pem(not_ca, r)),
-         _cacerts(tmp, "ns2", ca_cert=no_sign.pem, ca_key=no_sign.key_pem, root_cert=r.pem,
-                  cert_chain=pki.pem(no_sign, r))],
+        [
+            _cacerts(
+                tmp,
+                "ns1",
+                ca_cert=not_ca.pem,
+                ca_key=not_ca.key_pem,
+                root_cert=r.pem,
+                cert_chain=pki.pem(not_ca, r),
+            ),
+            _cacerts(
+                tmp,
+                "ns2",
+                ca_cert=no_sign.pem,
+                ca_key=no_sign.key_pem,
+                root_cert=r.pem,
+                cert_chain=pki.pem(no_sign, r),
+            ),
+        ],
         {("CE503", "cacerts")},
     )
 
@@ -238,45 +324,90 @@ def intermediate_not_a_ca(tmp: Path) -> Scenario:
     r = pki.root()
     middle = pki.intermediate(r, "Middle", ca=False)
     ca = pki.intermediate(middle, "Issuing CA")
-    return Scenario([_cacerts(tmp, "ns1", ca_cert=ca.pem, ca_key=ca.key_pem, root_cert=r.pem,
-                              cert_chain=pki.pem(ca, middle, r))], {("CE503", "cacerts")})
+    return Scenario(
+        [
+            _cacerts(
+                tmp,
+                "ns1",
+                ca_cert=ca.pem,
+                ca_key=ca.key_pem,
+                root_cert=r.pem,
+                cert_chain=pki.pem(ca, middle, r),
+            )
+        ],
+        {("CE503", "cacerts")},
+    )
 
 
 @scenario
 def plugin_ca_path_length(tmp: Path) -> Scenario:
     r = pki.root(path_length=0)
     ca = pki.intermediate(r)
-    return Scenario([_cacerts(tmp, "ns1", ca_cert=ca.pem, ca_key=ca.key_pem, root_cert=r.pem,
-                              cert_chain=pki.pem(ca, r))], {("CE504", "cacerts")})
+    return Scenario(
+        [
+            _cacerts(
+                tmp,
+                "ns1",
+                ca_cert=ca.pem,
+                ca_key=ca.key_pem,
+                root_cert=r.pem,
+                cert_chain=pki.pem(ca, r),
+            )
+        ],
+        {("CE504", "cacerts")},
+    )
 
 
 @scenario
 def plugin_ca_mixed_up(tmp: Path) -> Scenario:
     r = pki.root()
     ca = pki.intermediate(r)
-    return Scenario([_cacerts(tmp, "ns1", ca_cert=ca.pem, ca_key=ca.key_pem, root_cert=r.pem,
-                              cert_chain=pki.pem(r, ca))],
-                    {("CE505", "cacerts"), ("CE203", "cacerts")})
+    return Scenario(
+        [
+            _cacerts(
+                tmp,
+                "ns1",
+                ca_cert=ca.pem,
+                ca_key=ca.key_pem,
+                root_cert=r.pem,
+                cert_chain=pki.pem(r, ca),
+            )
+        ],
+        {("CE505", "cacerts"), ("CE203", "cacerts")},
+    )
 
 
 @scenario
 def plugin_ca_member_missing(tmp: Path) -> Scenario:
     r = pki.root()
     ca = pki.intermediate(r)
-    return Scenario([_cacerts(tmp, "ns1", ca_cert=ca.pem, root_cert=r.pem,
-                              cert_chain=pki.pem(ca, r))], {("CE506", "cacerts")})
+    return Scenario(
+        [_cacerts(tmp, "ns1", ca_cert=ca.pem, root_cert=r.pem, cert_chain=pki.pem(ca, r))],
+        {("CE506", "cacerts")},
+    )
 
 
 @scenario
 def tls_secret_key_mismatch(tmp: Path) -> Scenario:
     r = pki.root()
-    server = pki.issue(subject=pki.x509.Name([]), issuer=r, ca=False, dns=("shop.example.com",),
-                       not_after=NOW + 60 * DAY)
+    server = pki.issue(
+        subject=pki.x509.Name([]),
+        issuer=r,
+        ca=False,
+        dns=("shop.example.com",),
+        not_after=NOW + 60 * DAY,
+    )
     other = pki.new_key()
     wrong = pki.Issued(server.cert, other)
-    path = pki.write_yaml(tmp / "tls.yaml", pki.secret(
-        "shop-cert", "istio-system", {"tls.crt": server.pem, "tls.key": wrong.key_pem},
-        "kubernetes.io/tls"))
+    path = pki.write_yaml(
+        tmp / "tls.yaml",
+        pki.secret(
+            "shop-cert",
+            "istio-system",
+            {"tls.crt": server.pem, "tls.key": wrong.key_pem},
+            "kubernetes.io/tls",
+        ),
+    )
     return Scenario([str(path)], {("CE501", "shop-cert")})
 
 

@@ -58,9 +58,15 @@ def _name(cn: str | None, org: str | None) -> x509.Name:
 
 def _ku(cert_sign: bool, ca: bool) -> x509.KeyUsage:
     return x509.KeyUsage(
-        digital_signature=not ca, content_commitment=False, key_encipherment=not ca,
-        data_encipherment=False, key_agreement=False, key_cert_sign=cert_sign,
-        crl_sign=cert_sign, encipher_only=False, decipher_only=False,
+        digital_signature=not ca,
+        content_commitment=False,
+        key_encipherment=not ca,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=cert_sign,
+        crl_sign=cert_sign,
+        encipher_only=False,
+        decipher_only=False,
     )
 
 
@@ -88,8 +94,9 @@ def issue(
         .serial_number(x509.random_serial_number())
         .not_valid_before(nb)
         .not_valid_after(na)
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=path_length if ca else None),
-                       critical=True)
+        .add_extension(
+            x509.BasicConstraints(ca=ca, path_length=path_length if ca else None), critical=True
+        )
         .add_extension(_ku(ca if key_cert_sign is None else key_cert_sign, ca), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
     )
@@ -127,17 +134,25 @@ def b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
-def secret(name: str, namespace: str, data: dict[str, str], type_: str = "Opaque") -> dict[str, Any]:
+def secret(
+    name: str, namespace: str, data: dict[str, str], type_: str = "Opaque"
+) -> dict[str, Any]:
     return {
-        "apiVersion": "v1", "kind": "Secret", "type": type_,
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": type_,
         "metadata": {"name": name, "namespace": namespace},
         "data": {k: b64(v) for k, v in data.items()},
     }
 
 
 def configmap(name: str, namespace: str, data: dict[str, str]) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": name, "namespace": namespace}, "data": data}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": namespace},
+        "data": data,
+    }
 
 
 def mesh_configmap(trust_domain: str, aliases: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -145,9 +160,25 @@ def mesh_configmap(trust_domain: str, aliases: tuple[str, ...] = ()) -> dict[str
     return configmap("istio", "istio-system", {"mesh": yaml.safe_dump(mesh)})
 
 
+class _KubectlDumper(yaml.SafeDumper):
+    """Writes multi-line strings as `|` blocks, the way kubectl does."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_KubectlDumper.add_representer(str, _str)
+
+
+def dump_yaml(*objects: dict[str, Any]) -> str:
+    return yaml.dump_all(objects, Dumper=_KubectlDumper, sort_keys=False)
+
+
 def write_yaml(path: Path, *objects: dict[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump_all(objects, sort_keys=False))
+    path.write_text(dump_yaml(*objects))
     return path
 
 
@@ -164,13 +195,27 @@ def sds_dump(
     """An Envoy /config_dump with a bootstrap node and a SecretsConfigDump (or the camelCase
     `istioctl proxy-config secret -o json` shape when `camel`)."""
     private = b64(key.key_pem) if key else b64("[redacted]")
-    default = {"name": "default", "secret": {"name": "default", "tls_certificate": {
-        "certificate_chain": {"inline_bytes": b64(pem(*chain))},
-        "private_key": {"inline_bytes": private}}}}
-    rootca = {"name": "ROOTCA", "secret": {"name": "ROOTCA", "validation_context": {
-        "trusted_ca": {"inline_bytes": b64(pem(*roots))}}}}
-    secrets = {"@type": "type.googleapis.com/envoy.admin.v3.SecretsConfigDump",
-               "dynamic_active_secrets": [default, rootca]}
+    default = {
+        "name": "default",
+        "secret": {
+            "name": "default",
+            "tls_certificate": {
+                "certificate_chain": {"inline_bytes": b64(pem(*chain))},
+                "private_key": {"inline_bytes": private},
+            },
+        },
+    }
+    rootca = {
+        "name": "ROOTCA",
+        "secret": {
+            "name": "ROOTCA",
+            "validation_context": {"trusted_ca": {"inline_bytes": b64(pem(*roots))}},
+        },
+    }
+    secrets = {
+        "@type": "type.googleapis.com/envoy.admin.v3.SecretsConfigDump",
+        "dynamic_active_secrets": [default, rootca],
+    }
     if camel:
         return _camel(secrets)
     configs: list[dict[str, Any]] = []
@@ -178,10 +223,17 @@ def sds_dump(
         meta = {"NAME": pod, "NAMESPACE": namespace}
         if service_account:
             meta["SERVICE_ACCOUNT"] = service_account
-        configs.append({"@type": "type.googleapis.com/envoy.admin.v3.BootstrapConfigDump",
-                        "bootstrap": {"node": {
-                            "id": f"sidecar~10.0.0.1~{pod}.{namespace}~{namespace}.svc.cluster.local",
-                            "metadata": meta}}})
+        configs.append(
+            {
+                "@type": "type.googleapis.com/envoy.admin.v3.BootstrapConfigDump",
+                "bootstrap": {
+                    "node": {
+                        "id": f"sidecar~10.0.0.1~{pod}.{namespace}~{namespace}.svc.cluster.local",
+                        "metadata": meta,
+                    }
+                },
+            }
+        )
     configs.append(secrets)
     return {"configs": configs}
 
@@ -190,10 +242,11 @@ def _camel(data: Any) -> Any:
     if isinstance(data, dict):
         out = {}
         for k, v in data.items():
+            name = k
             if not k.startswith("@"):
                 head, *rest = k.split("_")
-                k = head + "".join(p.title() for p in rest)
-            out[k] = _camel(v)
+                name = head + "".join(p.title() for p in rest)
+            out[name] = _camel(v)
         return out
     if isinstance(data, list):
         return [_camel(v) for v in data]

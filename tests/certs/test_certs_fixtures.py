@@ -66,13 +66,17 @@ def pc_secret_rows(path: Path) -> list[dict[str, str]]:
 )
 def test_sds_dump_matches_istioctl_table(dump: str, table: str) -> None:
     rep = report(DUMPS / dump)
-    rows = [r for r in pc_secret_rows(DUMPS / f"{table}.expected_pc_secret.txt")
-            if r["SERIAL NUMBER"]]
+    rows = [
+        r for r in pc_secret_rows(DUMPS / f"{table}.expected_pc_secret.txt") if r["SERIAL NUMBER"]
+    ]
     assert rows
     for row in rows:
         serial = row["SERIAL NUMBER"].lower().lstrip("0")
-        matches = [v for v in rep.certificates
-                   if v.serial == serial and f"#sds/{row['RESOURCE NAME']}" in v.source]
+        matches = [
+            v
+            for v in rep.certificates
+            if v.serial == serial and f"#sds/{row['RESOURCE NAME']}" in v.source
+        ]
         assert matches, f"serial {serial} of {row['RESOURCE NAME']} not read"
         v = matches[0]
         assert v.not_after == row["NOT AFTER"]
@@ -94,14 +98,18 @@ def test_warming_secret_without_certificate_is_not_an_error() -> None:
 
 def test_expired_workload_certificate_found_in_istio_dump() -> None:
     rep = report(DUMPS / "istio_sds_config_dump.json")
-    expired = {(f.code, f.origin.file if f.origin else None) for f in rep.findings
-               if f.code == "CE101"}
+    expired = {
+        (f.code, f.origin.file if f.origin else None) for f in rep.findings if f.code == "CE101"
+    }
     assert expired == {("CE101", str(DUMPS / "istio_sds_config_dump.json"))}
     assert any("#sds/default[0]" in f.message for f in rep.findings if f.code == "CE101")
     # the same dump judged on a day its certificate was valid: nothing expired
     valid_day = datetime(2023, 5, 15, 12, tzinfo=UTC)
-    assert not [f for f in report(DUMPS / "istio_sds_config_dump.json", now=valid_day).findings
-                if f.code in ("CE101", "CE102")]
+    assert not [
+        f
+        for f in report(DUMPS / "istio_sds_config_dump.json", now=valid_day).findings
+        if f.code in ("CE101", "CE102")
+    ]
 
 
 def test_spire_dump_federated_bundles_and_identity() -> None:
@@ -133,7 +141,10 @@ def test_bootstrap_gives_pod_namespace_and_service_account() -> None:
     inv = inventory(DUMPS / "hotelreservation-geo_trimmed_config_dump.json")
     (bundle,) = inv.bundles
     assert (bundle.owner.pod, bundle.owner.namespace, bundle.owner.service_account) == (
-        "geo-5c54dcd5bd-z5ghf", "hr2", "default")
+        "geo-5c54dcd5bd-z5ghf",
+        "hr2",
+        "default",
+    )
     view = trust_view(inv)
     w = view.workload("default", "hr2", "geo-5c54dcd5bd-z5ghf")
     assert w is not None
@@ -145,8 +156,11 @@ def test_bootstrap_gives_pod_namespace_and_service_account() -> None:
 
 
 def test_proxies_with_different_roots_from_real_dumps() -> None:
-    rep = report(DUMPS / "istio_sds_config_dump.json", DUMPS / "istio_1.24_sds_config_dump.json",
-                 DUMPS / "camelCase" / "compare_envoyconfigdumpsds.pc_secret.json")
+    rep = report(
+        DUMPS / "istio_sds_config_dump.json",
+        DUMPS / "istio_1.24_sds_config_dump.json",
+        DUMPS / "camelCase" / "compare_envoyconfigdumpsds.pc_secret.json",
+    )
     differ = {f.subject.name for f in rep.findings if f.code == "CE301"}
     # two dumps share istiod's root; the 2019 dump (bookinfo) has its own
     assert differ == {str(DUMPS / "camelCase" / "compare_envoyconfigdumpsds.pc_secret.json")}
@@ -154,8 +168,13 @@ def test_proxies_with_different_roots_from_real_dumps() -> None:
 
 def _inventory_rows() -> list[dict[str, object]]:
     rows = json.loads((FIXTURES / "cert_inventory.json").read_text())
-    return [r for r in rows if isinstance(r.get("idx"), int) and r.get("subject") is not None
-            and "parse error" not in str(r.get("subject"))]
+    return [
+        r
+        for r in rows
+        if isinstance(r.get("idx"), int)
+        and r.get("subject") is not None
+        and "parse error" not in str(r.get("subject"))
+    ]
 
 
 def _openssl_time(text: str) -> datetime:
@@ -169,13 +188,17 @@ def test_every_inventoried_pem_certificate_is_read_as_openssl_read_it() -> None:
     by_source = {v.source: v for v in rep.certificates}
     for row in rows:
         path = FIXTURES / str(row["file"])
-        begins = [n for n, line in enumerate(path.read_text().splitlines(), start=1)
-                  if line.strip() == "-----BEGIN CERTIFICATE-----"]
+        begins = [
+            n
+            for n, line in enumerate(path.read_text().splitlines(), start=1)
+            if line.strip() == "-----BEGIN CERTIFICATE-----"
+        ]
         v = by_source[f"{path}:{begins[int(str(row['idx']))]}"]
         assert v.not_after == _openssl_time(str(row["notAfter"])).strftime("%Y-%m-%dT%H:%M:%SZ")
         assert v.serial == str(row["serial"]).lower().lstrip("0")
-        uris = sorted(s.removeprefix("URI:") for s in str(row["san"]).split(", ")
-                      if s.startswith("URI:"))
+        uris = sorted(
+            s.removeprefix("URI:") for s in str(row["san"]).split(", ") if s.startswith("URI:")
+        )
         assert sorted(s.removeprefix("URI:") for s in v.sans if s.startswith("URI:")) == uris
         assert v.is_ca == bool(row["ca"])
         assert v.expired == bool(row["expired_now"])
@@ -189,8 +212,7 @@ def test_broken_pem_blocks_are_problems_and_the_rest_is_read() -> None:
         ("root-ca-bundle-with-graceful-failures.pem", 108, "error"),
         ("emptyfile.pem", None, "warning"),
     }
-    subjects = {c.facts.subject for c in inv.certificates
-                if "graceful" in c.source}
+    subjects = {c.facts.subject for c in inv.certificates if "graceful" in c.source}
     assert "CN=SwissSign Gold CA - G2,O=SwissSign AG,C=CH" in subjects
     assert "CN=SwissSign RSA TLS Root CA 2022 - 1,O=SwissSign AG,C=CH" in subjects
 
@@ -203,8 +225,10 @@ def _plugin_dir(tmp: Path, suffix: str = "") -> Path:
     shutil.copy(src / f"ca-cert{suffix}.pem", d / "ca-cert.pem")
     shutil.copy(src / "keys" / f"ca-key{suffix}.pem", d / "ca-key.pem")
     shutil.copy(src / f"cert-chain{suffix}.pem", d / "cert-chain.pem")
-    shutil.copy(src / (f"root-cert{suffix}.pem" if suffix != "-alt-2" else "root-cert-alt.pem"),
-                d / "root-cert.pem")
+    shutil.copy(
+        src / (f"root-cert{suffix}.pem" if suffix != "-alt-2" else "root-cert-alt.pem"),
+        d / "root-cert.pem",
+    )
     return d
 
 
@@ -223,7 +247,8 @@ def test_istio_sample_multicluster_cas_share_a_root(tmp_path: Path) -> None:
     # Same root, so no CE301. But upstream's samples/certs/ca-key-alt-2.pem is not the key of
     # ca-cert-alt-2.pem (openssl agrees: their public keys differ), which istiod would refuse.
     assert {(f.code, f.cluster, f.origin.file if f.origin else "") for f in rep.findings} == {
-        ("CE501", "cluster2", str(two / "ca-key.pem"))}
+        ("CE501", "cluster2", str(two / "ca-key.pem"))
+    }
     view = trust_view(inventory(f"cluster1={one}", f"cluster2={two}"))
     assert view.clusters["cluster1"].roots == view.clusters["cluster2"].roots
 
@@ -249,7 +274,8 @@ def test_pki_key_mismatch_fixture(tmp_path: Path) -> None:
     bad.write_text((src / "cert.pem").read_text() + (src / "keys" / "key-mismatch.pem").read_text())
     rep = report(good, bad)
     assert {(f.code, f.subject.name) for f in rep.findings if f.code == "CE501"} == {
-        ("CE501", str(bad))}
+        ("CE501", str(bad))
+    }
 
 
 def test_sample_workload_certificates_lifecycle_and_trust_domain() -> None:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pki_factory as pki
+import tests.certs.pki_factory as pki
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -22,7 +22,7 @@ def _needles(key_pem: str) -> set[str]:
     body = [ln for ln in key_pem.splitlines() if ln and not ln.startswith("-----")]
     out = {ln for ln in body if len(ln) >= 16}
     encoded = base64.b64encode(key_pem.encode()).decode()
-    out |= {encoded[i:i + 40] for i in range(48, len(encoded) - 40, 97)}
+    out |= {encoded[i : i + 40] for i in range(48, len(encoded) - 40, 97)}
     der = base64.b64decode("".join(body))
     out.add(base64.b64encode(der).decode()[40:80])
     return out
@@ -35,12 +35,16 @@ def keyed_inputs(tmp_path: Path) -> tuple[list[str], list[str]]:
     ca = pki.intermediate(r)
     leaf = pki.workload(ca)
     rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    rsa_pem = rsa_key.private_bytes(serialization.Encoding.PEM,
-                                    serialization.PrivateFormat.TraditionalOpenSSL,
-                                    serialization.NoEncryption()).decode()
-    encrypted = ca.key.private_bytes(serialization.Encoding.PEM,
-                                     serialization.PrivateFormat.PKCS8,
-                                     serialization.BestAvailableEncryption(b"pw")).decode()
+    rsa_pem = rsa_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
+    encrypted = ca.key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"pw"),
+    ).decode()
     broken = leaf.key_pem.replace("\n", "\n!", 2)
     combined = pki.write_text(tmp_path / "combined.pem", leaf.pem + leaf.key_pem + rsa_pem)
     mounted = tmp_path / "mounted"
@@ -50,18 +54,37 @@ def keyed_inputs(tmp_path: Path) -> tuple[list[str], list[str]]:
     odd = pki.write_text(tmp_path / "odd.pem", encrypted + broken)
     secrets = pki.write_yaml(
         tmp_path / "secrets.yaml",
-        pki.secret("cacerts", "istio-system", {"ca-cert.pem": ca.pem, "ca-key.pem": ca.key_pem,
-                                               "root-cert.pem": r.pem,
-                                               "cert-chain.pem": pki.pem(ca, r)}),
-        pki.secret("gw", "istio-system", {"tls.crt": leaf.pem, "tls.key": rsa_pem},
-                   "kubernetes.io/tls"),
-        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "plain", "namespace": "a"},
-         "stringData": {"tls.crt": leaf.pem, "tls.key": leaf.key_pem}},
+        pki.secret(
+            "cacerts",
+            "istio-system",
+            {
+                "ca-cert.pem": ca.pem,
+                "ca-key.pem": ca.key_pem,
+                "root-cert.pem": r.pem,
+                "cert-chain.pem": pki.pem(ca, r),
+            },
+        ),
+        pki.secret(
+            "gw", "istio-system", {"tls.crt": leaf.pem, "tls.key": rsa_pem}, "kubernetes.io/tls"
+        ),
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "plain", "namespace": "a"},
+            "stringData": {"tls.crt": leaf.pem, "tls.key": leaf.key_pem},
+        },
     )
-    dump = pki.write_json(tmp_path / "dump.json",
-                          pki.sds_dump([leaf, ca, r], [r], pod="p", namespace="a", key=leaf))
-    args = [str(combined), str(mounted), str(odd), str(secrets), str(dump),
-            *[str(k) for k in FIXTURE_KEYS]]
+    dump = pki.write_json(
+        tmp_path / "dump.json", pki.sds_dump([leaf, ca, r], [r], pod="p", namespace="a", key=leaf)
+    )
+    args = [
+        str(combined),
+        str(mounted),
+        str(odd),
+        str(secrets),
+        str(dump),
+        *[str(k) for k in FIXTURE_KEYS],
+    ]
     keys = [leaf.key_pem, ca.key_pem, rsa_pem, encrypted, *[k.read_text() for k in FIXTURE_KEYS]]
     return args, keys
 
@@ -73,9 +96,23 @@ def test_no_private_key_material_in_any_output(
     args, keys = keyed_inputs
     assert len(FIXTURE_KEYS) >= 5
     run = subprocess.run(
-        [sys.executable, "-m", "mtls_doctor", "certs", *args, "-o", fmt,
-         "--now", pki.NOW_ARG, "--fail-on", "never"],
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            sys.executable,
+            "-m",
+            "mtls_doctor",
+            "certs",
+            *args,
+            "-o",
+            fmt,
+            "--now",
+            pki.NOW_ARG,
+            "--fail-on",
+            "never",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert run.returncode in (0, 3), run.stderr
     output = run.stdout + run.stderr

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cert_scenarios import SCENARIOS
-from pki_factory import NOW
+from tests.certs.cert_scenarios import SCENARIOS
+from tests.certs.pki_factory import NOW
 
 from mtls_doctor.certs import CERT_SUFFIXES, CheckPolicy, check_certificates, read_certificates
 from mtls_doctor.certs.analyze import CertReport
@@ -27,6 +27,8 @@ def test_scenario_gives_exactly_its_findings(name: str, tmp_path: Path) -> None:
     sc = SCENARIOS[name](tmp_path)
     report = run(sc.args)
     got = {(f.code, f.subject.name) for f in report.findings}
-    assert got == sc.expect, "\n".join(f"{f.code} {f.subject}: {f.message}" for f in report.findings)
+    assert got == sc.expect, "\n".join(
+        f"{f.code} {f.subject}: {f.message}" for f in report.findings
+    )
     for code, level in sc.levels.items():
         assert {f.level for f in report.findings if f.code == code} == {level}

@@ -48,6 +48,99 @@ class Trigger:
 # --- runners (one per kind of input; the real code of each family) --------------------------
 
 
+def analyze_manifests(path: Path) -> list[Finding]:
+    """The core pipeline on manifests: load, edges, checks."""
+    from mtls_doctor.analysis import analyze
+    from mtls_doctor.model.load import load_mesh
+
+    return analyze(load_mesh([str(path)])).findings
+
+
+def certificate_findings(path: Path) -> list[Finding]:
+    """The certs reader and checks, at the clock the trigger fixtures were made for."""
+    from datetime import UTC, datetime
+
+    from mtls_doctor.certs import CERT_SUFFIXES, CheckPolicy, check_certificates, read_certificates
+    from mtls_doctor.sources.paths import expand
+
+    files, _ = expand([str(path)], CERT_SUFFIXES)
+    policy = CheckPolicy.at(datetime(2026, 11, 23, 12, tzinfo=UTC))
+    return list(check_certificates(read_certificates(files), policy).findings)
+
+
+def _ce(code: str, folder: str, subject: str) -> tuple[str, tuple[Trigger, ...]]:
+    return code, (Trigger(f"secrets/triggers/{folder}", subject, certificate_findings),)
+
+
 # --- the table, sorted by code --------------------------------------------------------------
 
-TRIGGERS: dict[str, tuple[Trigger, ...]] = {}
+TRIGGERS: dict[str, tuple[Trigger, ...]] = {
+    "ED101": (
+        Trigger(
+            "mesh/serviceentry-strict.yaml", "ServiceEntry/curl/global-echo", analyze_manifests, 42
+        ),
+    ),
+    "ED102": (
+        Trigger(
+            "mesh/serviceentry-permissive.yaml",
+            "ServiceEntry/curl/global-echo",
+            analyze_manifests,
+            42,
+        ),
+    ),
+    "ED103": (
+        Trigger("mesh/service-without-workloads.yaml", "Service/shop/cart", analyze_manifests, 14),
+    ),
+    "PA101": (
+        Trigger(
+            "mesh/peerauthentication-rejected.yaml",
+            "PeerAuthentication/b/default",
+            analyze_manifests,
+            1,
+        ),
+    ),
+    "SE101": (
+        Trigger(
+            "mesh/serviceentry-san-mismatch.yaml",
+            "ServiceEntry/curl/global-echo",
+            analyze_manifests,
+            42,
+        ),
+    ),
+    "SE102": (
+        Trigger(
+            "mesh/serviceentry-permissive.yaml",
+            "WorkloadEntry/curl/echo-pod",
+            analyze_manifests,
+            53,
+        ),
+    ),
+}
+
+
+TRIGGERS.update(
+    dict(
+        [
+            _ce("CE101", "expired_workload", "Proxy/default/web-1"),
+            _ce("CE102", "not_yet_valid", "Proxy/default/web-1"),
+            _ce("CE103", "expiring_soon", "Proxy/default/web-1"),
+            _ce("CE201", "chain_other_root_same_name", "Proxy/default/web-1"),
+            _ce("CE202", "missing_intermediate", "Proxy/default/web-1"),
+            _ce("CE203", "plugin_ca_mixed_up", "Secret/ns1/cacerts"),
+            _ce("CE301", "roots_differ_between_namespaces", "ConfigMap/legacy/istio-ca-root-cert"),
+            _ce("CE302", "roots_differ_between_proxies", "Proxy/default/rotating-1"),
+            _ce("CE401", "no_uri_san", "Proxy/default/web-1"),
+            _ce("CE402", "malformed_spiffe", "Proxy/default/upper-1"),
+            _ce("CE403", "unknown_trust_domain", "Proxy/default/other-1"),
+            _ce("CE404", "identity_not_the_pods", "Proxy/shop/cart-1"),
+            _ce("CE501", "plugin_ca_key_mismatch", "Secret/ns1/cacerts"),
+            _ce("CE502", "plugin_ca_not_signed_by_root", "Secret/ns1/cacerts"),
+            _ce("CE503", "plugin_ca_not_a_ca", "Secret/ns1/cacerts"),
+            _ce("CE504", "plugin_ca_path_length", "Secret/ns1/cacerts"),
+            _ce("CE505", "plugin_ca_mixed_up", "Secret/ns1/cacerts"),
+            _ce("CE506", "plugin_ca_member_missing", "Secret/ns1/cacerts"),
+            _ce("CE601", "long_lived_and_wildcard", "Proxy/default/long-1"),
+            _ce("CE602", "long_lived_and_wildcard", "Proxy/web/wild-1"),
+        ]
+    )
+)

@@ -85,10 +85,8 @@ def test_diff_of_the_same_cluster_in_two_proxies(tmp_path: Path) -> None:
 
 
 def test_diff_of_two_clusters_in_one_dump() -> None:
-    rc, out, _ = run(
-        "envoy", str(REAL), "--diff", FRONTEND, "outbound|10250||kubelet.kube-system.svc.cluster.local",
-        "-o", "json", "--fail-on", "never",
-    )  # fmt: skip
+    kubelet = "outbound|10250||kubelet.kube-system.svc.cluster.local"
+    _, out, _ = run("envoy", str(REAL), "--diff", FRONTEND, kubelet, "-o", "json")
     fields = {d["field"]: (d["a"], d["b"]) for d in json.loads(out)["diff"]["differences"]}
     assert fields["tls mode"] == ("istio-mtls", "none")
     assert fields["auto mTLS (tlsMode-istio match)"] == ("yes", "no")
@@ -137,3 +135,35 @@ def test_secrets_summary_json_has_istioctl_validity() -> None:
     secrets = {s["name"]: s for s in json.loads(out)["secrets"]}
     assert secrets["ROOTCA"]["serial"] == "0193a543fe2b0d9cd4847675394dfc54"
     assert secrets["default"]["valid_now"] is False
+
+
+def test_bug_report_archive_as_input(tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    archive = tmp_path / "bug-report.tar.gz"
+    members = {
+        "bug-report/proxies/hr2/geo-5c54dcd5bd-z5ghf/config_dump?include_eds": REAL.read_bytes(),
+        "bug-report/proxies/hr2/geo-5c54dcd5bd-z5ghf/istio-proxy.log": (
+            FIX / "logs/access/istio-40944_403_rbac_access_denied_bad_CUSTOM_action.log"
+        ).read_bytes(),
+    }
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    _, out, _ = run("envoy", str(archive), "-o", "json", "--fail-on", "never")
+    doc = json.loads(out)
+    assert doc["proxy"]["pod"] == "geo-5c54dcd5bd-z5ghf"
+    assert doc["proxy"]["source"].endswith(
+        "!bug-report/proxies/hr2/geo-5c54dcd5bd-z5ghf/config_dump?include_eds"
+    )
+    _, out, _ = run("logs", str(archive), "-o", "json", "--fail-on", "never")
+    (event,) = json.loads(out)["events"]
+    assert event["cause"] == "authz-denied" and event["source"].endswith("istio-proxy.log")
+
+
+def test_envoy_all_lists_endpoints() -> None:
+    _, out, _ = run("envoy", str(REAL), "--all", "--fail-on", "never")
+    assert "172.16.188.33:5000" in out  # frontend's endpoint, tlsMode istio

@@ -127,7 +127,7 @@ def test_secrets_are_read_without_keys(real: ProxyConfig) -> None:
 
 
 def test_san_less_mtls_finding_only_where_mtls_is_used(real: ProxyConfig) -> None:
-    flagged = {f.message.split()[1] for f in real.findings if f.code == "EV104"}
+    flagged = {f.message.split()[1] for f in real.findings if f.code == "EV103"}
     istio_eps = {e.cluster for e in real.endpoints if e.tls_mode == "istio"}
     for name in flagged:
         c = real.cluster(name)
@@ -155,11 +155,7 @@ def to_camel(value: Any, keep: bool = False) -> Any:
         struct_valued = k in ("filter_metadata", "match") or (
             k == "metadata" and isinstance(v, dict) and "ISTIO_VERSION" in v
         )
-        out[new] = (
-            {kk: vv for kk, vv in v.items()}
-            if struct_valued and isinstance(v, dict)
-            else to_camel(v)
-        )
+        out[new] = dict(v) if struct_valued and isinstance(v, dict) else to_camel(v)
     return out
 
 
@@ -271,7 +267,7 @@ def test_rbac_policies_on_inbound_ports() -> None:
     names = {(r.name, r.action, r.layer, r.shadow) for r in port80.rbac}
     assert ("ns[default]-policy[httpbin]-rule[0]", "ALLOW", "http", False) in names
     assert ("istio-ext-authz-ns[default]-policy[ext-authz]-rule[0]", "DENY", "http", True) in names
-    deny_all = [f for f in cfg.findings if f.code == "EV110"]
+    deny_all = [f for f in cfg.findings if f.code == "EV109"]
     assert deny_all and all("TCP" in f.message for f in deny_all)
 
 

@@ -61,8 +61,11 @@ def test_filter_chain_not_found_lines_but_not_the_passthrough_line() -> None:
 def test_dpe_server_and_wrong_version_client() -> None:
     got = by_line("access/istio-32079_400_DPE_server_and_WRONG_VERSION_NUMBER_client.log")
     assert got[1].kind == "client" and got[1].reason == "WRONG_VERSION_NUMBER"
+    assert got[1].cause == "tls-to-plaintext-server"
+    # the server's line alone cannot tell TLS bytes from a malformed request (see lab logs)
     assert (got[2].response_flags, got[2].response_code) == ("DPE", 400)
-    assert {e.cause for e in got.values()} == {"tls-to-plaintext-server"}
+    assert got[2].cause == "downstream-protocol-error"
+    assert "mTLS into a plaintext HTTP port" in (got[2].next_step or "")
 
 
 def test_json_access_log_and_its_normal_record() -> None:
@@ -169,7 +172,8 @@ def test_lab_envoy_1_40_lines() -> None:
     assert got[25].cause == "cert-expired"
     assert (got[30].cause, got[30].policy) == ("authz-denied", "ns[echo]-policy[deny-curl]-rule[0]")
     assert got[33].cause == "authz-denied"  # network RBAC: in the termination details
-    assert got[35].cause == "tls-to-plaintext-server" and got[36].response_flags == "DPE"
+    assert got[35].cause == "tls-to-plaintext-server"
+    assert (got[36].response_flags, got[36].cause) == ("DPE", "downstream-protocol-error")
     # the tls_inspector's HTTP_REQUEST on a plaintext connection is not an error
     assert 12 not in got and 16 not in got
 
@@ -215,3 +219,16 @@ def test_findings_group_by_cause_and_cluster() -> None:
 @pytest.mark.parametrize("junk", ["", "\n\n", "}{", '"', "[" * 50, "\x00\x01binary", "é" * 3])
 def test_junk_never_raises(junk: str) -> None:
     assert all(e.cause is None or e.cause in LG_CAUSE_CODES for e in read_log(junk, "junk"))
+
+
+def test_generated_envoy_1_40_lines() -> None:
+    """Lines real Envoy 1.40 wrote in Istio's formats (tests/envoy/lab_logs.py)."""
+    access = events("lab/envoy-1.40-access.log")
+    # the no-client-certificate connection leaves an access line that shows nothing wrong
+    assert [(e.cause, e.response_flags, e.upstream_cluster) for e in access] == [
+        ("blackholed", "UH", "BlackHoleCluster"),
+        ("downstream-protocol-error", "DPE", None),
+    ]
+    (debug,) = events("lab/envoy-1.40-debug.log")
+    assert (debug.cause, debug.kind, debug.connection) == ("client-cert-missing", "debug", "C1")
+    assert debug.reason == "no client certificate"

@@ -143,11 +143,12 @@ def predict(case: LabCase) -> Result:
 
     # Which chain (§1.5 matrix): terminate mTLS, pass raw, or nothing / an error.
     if mode == "DISABLE":
-        if klass == "http" or (klass == "auto" and wire == "plain" and case.app_protocol == "http"):
-            if is_tls:  # TLS bytes into the plaintext HTTP codec
-                if wire == "apptls":
-                    return "fail", "app-tls-on-http-port"
-                return "fail", "tls-to-plaintext-server"
+        # An HTTP port has only the plaintext HTTP codec; TLS bytes there are a protocol error.
+        # (On TCP and auto ports TLS bytes take the raw TCP chain to the app.)
+        if klass == "http" and is_tls:
+            if wire == "apptls":
+                return "fail", "app-tls-on-http-port"
+            return "fail", "tls-to-plaintext-server"
         if _denied(case, None):
             return "denied", "authz-denied"
         return _to_app(case, wire, why, mtls=False)

@@ -61,7 +61,13 @@ def case(
 CASES = [
     case("a-mtls-strict", ClientSide(cluster_tls=AUTO), ServerSide(mode="STRICT"), "mtls", None),
     case("d2-mtls-permissive", ClientSide(cluster_tls=AUTO), ServerSide(), "mtls", None),
-    case("a-dr-istio-mutual-strict", ClientSide(cluster_tls=MUTUAL), ServerSide(mode="STRICT"), "mtls", None),
+    case(
+        "a-dr-istio-mutual-strict",
+        ClientSide(cluster_tls=MUTUAL),
+        ServerSide(mode="STRICT"),
+        "mtls",
+        None,
+    ),
     case(
         "auto-tlsmode-disabled-permissive",
         ClientSide(cluster_tls=AUTO_OFF),
@@ -76,8 +82,16 @@ CASES = [
         "fail",
         "plaintext-rejected",
     ),
-    case("c-plaintext-strict", ClientSide(cluster_tls=NoTls()), ServerSide(mode="STRICT"), "fail", "plaintext-rejected"),
-    case("i8-no-sidecar-strict", NO_SIDECAR, ServerSide(mode="STRICT"), "fail", "plaintext-rejected"),
+    case(
+        "c-plaintext-strict",
+        ClientSide(cluster_tls=NoTls()),
+        ServerSide(mode="STRICT"),
+        "fail",
+        "plaintext-rejected",
+    ),
+    case(
+        "i8-no-sidecar-strict", NO_SIDECAR, ServerSide(mode="STRICT"), "fail", "plaintext-rejected"
+    ),
     case("d-plaintext-permissive", NO_SIDECAR, ServerSide(), "plaintext", "no-client-sidecar"),
     case(
         "b-san-mismatch",
@@ -100,8 +114,20 @@ CASES = [
         "fail",
         "untrusted-root",
     ),
-    case("f-expired-server-cert", ClientSide(cluster_tls=AUTO), ServerSide(mode="STRICT", cert_expired=True), "fail", "cert-expired"),
-    case("expired-client-cert", ClientSide(cluster_tls=AUTO, cert_expired=True), ServerSide(mode="STRICT"), "fail", "cert-expired"),
+    case(
+        "f-expired-server-cert",
+        ClientSide(cluster_tls=AUTO),
+        ServerSide(mode="STRICT", cert_expired=True),
+        "fail",
+        "cert-expired",
+    ),
+    case(
+        "expired-client-cert",
+        ClientSide(cluster_tls=AUTO, cert_expired=True),
+        ServerSide(mode="STRICT"),
+        "fail",
+        "cert-expired",
+    ),
     case(
         "trust-domain-rejected",
         ClientSide(cluster_tls=AUTO, identity="spiffe://other.example/ns/curl/sa/curl"),
@@ -109,7 +135,13 @@ CASES = [
         "fail",
         "trust-domain-rejected",
     ),
-    case("g1-http-rbac-deny", ClientSide(cluster_tls=AUTO), ServerSide(mode="STRICT", rbac=(DENY_CURL,)), "denied", "authz-denied"),
+    case(
+        "g1-http-rbac-deny",
+        ClientSide(cluster_tls=AUTO),
+        ServerSide(mode="STRICT", rbac=(DENY_CURL,)),
+        "denied",
+        "authz-denied",
+    ),
     case(
         "g2-tcp-rbac-deny",
         ClientSide(cluster_tls=AUTO),
@@ -126,7 +158,13 @@ CASES = [
         "denied",
         "authz-denied",
     ),
-    case("allow-principal-mtls-allowed", ClientSide(cluster_tls=AUTO), ServerSide(rbac=(ALLOW_CURL,)), "mtls", None),
+    case(
+        "allow-principal-mtls-allowed",
+        ClientSide(cluster_tls=AUTO),
+        ServerSide(rbac=(ALLOW_CURL,)),
+        "mtls",
+        None,
+    ),
     case(
         "h-mtls-to-no-sidecar",
         ClientSide(cluster_tls=MUTUAL),
@@ -134,7 +172,13 @@ CASES = [
         "fail",
         "tls-to-plaintext-server",
     ),
-    case("h2-mtls-to-disable-http", ClientSide(cluster_tls=MUTUAL), ServerSide(mode="DISABLE"), "fail", "tls-to-plaintext-server"),
+    case(
+        "h2-mtls-to-disable-http",
+        ClientSide(cluster_tls=MUTUAL),
+        ServerSide(mode="DISABLE"),
+        "fail",
+        "tls-to-plaintext-server",
+    ),
     case(
         "mtls-to-disable-tcp",
         ClientSide(cluster_tls=MUTUAL),
@@ -144,7 +188,13 @@ CASES = [
         port_class="tcp",
         app_protocol="tcp",
     ),
-    case("dis-plaintext-disable", ClientSide(cluster_tls=NoTls()), ServerSide(mode="DISABLE"), "plaintext", "peer-auth-disable"),
+    case(
+        "dis-plaintext-disable",
+        ClientSide(cluster_tls=NoTls()),
+        ServerSide(mode="DISABLE"),
+        "plaintext",
+        "peer-auth-disable",
+    ),
     case(
         "auto-to-no-server-sidecar",
         ClientSide(cluster_tls=AUTO_OFF),
@@ -210,7 +260,13 @@ CASES = [
         "fail",
         "plaintext-rejected",
     ),
-    case("passthrough-permissive", ClientSide(cluster_tls=AUTO, passthrough=True), ServerSide(), "plaintext", "passthrough"),
+    case(
+        "passthrough-permissive",
+        ClientSide(cluster_tls=AUTO, passthrough=True),
+        ServerSide(),
+        "plaintext",
+        "passthrough",
+    ),
     case(
         "plaintext-to-tls-app",
         ClientSide(cluster_tls=AUTO),
@@ -220,7 +276,14 @@ CASES = [
         port_class="tcp",
         app_protocol="http",
     ),
-    case("auto-port-mtls", ClientSide(cluster_tls=AUTO), ServerSide(mode="STRICT"), "mtls", None, port_class="auto"),
+    case(
+        "auto-port-mtls",
+        ClientSide(cluster_tls=AUTO),
+        ServerSide(mode="STRICT"),
+        "mtls",
+        None,
+        port_class="auto",
+    ),
     case(
         "auto-port-tcp-mtls",
         ClientSide(cluster_tls=AUTO),

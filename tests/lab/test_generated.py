@@ -6,7 +6,7 @@ and trust domain, roots, expiry, SAN lists, app TLS and authorization rules. `pr
 (written from istio-semantics.md, sharing no code with the lab) gives the expected verdict and
 cause. A disagreement is a bug in the lab or in the predictor: fix it, do not loosen this test.
 
-LAB_EXAMPLES raises the number of generated cases (default 40).
+LAB_EXAMPLES raises the number of generated cases (default 60).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.lab.predictor import predict
 
 from mtls_doctor.lab import run_case
 from mtls_doctor.lab.case import (
@@ -30,7 +31,6 @@ from mtls_doctor.lab.case import (
     ServerSide,
     SimpleTls,
 )
-from predictor import predict
 
 pytestmark = [pytest.mark.lab, pytest.mark.usefixtures("envoy")]
 
@@ -40,6 +40,9 @@ CURL = "spiffe://cluster.local/ns/curl/sa/curl"
 CURL_OTHER_TD = "spiffe://other.example/ns/curl/sa/curl"
 WE_IDENTITY = "spiffe://cluster.local/ns/curl/sa/client"  # a WorkloadEntry's identity (§4.3)
 
+# Hypothesis favours the first element of sampled_from; the common case comes first.
+RARE = st.sampled_from([False] * 9 + [True])
+SOMETIMES = st.sampled_from([False] * 4 + [True])
 sans = st.sampled_from([(), (ECHO,), (WE_IDENTITY,), (WE_IDENTITY, ECHO)])
 auto_mtls = st.builds(
     AutoMtls,
@@ -88,27 +91,32 @@ rbac = st.one_of(
 @st.composite
 def lab_cases(draw: st.DrawFn) -> LabCase:
     port_class = draw(st.sampled_from(["http", "tcp", "auto"]))
+    tls = draw(cluster_tls)
     protocols = ["http"] * 4 + ["app-tls"] + ([] if port_class == "http" else ["tcp"] * 2)
+    if isinstance(tls, SimpleTls):
+        protocols = ["http"]  # DR SIMPLE originates TLS for an app that speaks plaintext
     app_protocol = draw(st.sampled_from(protocols))
     client = ClientSide(
-        sidecar=draw(st.integers(0, 4)) > 0,
+        sidecar=not draw(SOMETIMES),
         identity=draw(st.sampled_from([CURL] * 4 + [CURL_OTHER_TD])),
         root=draw(st.sampled_from(["mesh"] * 5 + ["cluster2-root"])),
         trusts=draw(st.sampled_from([(), (), (), ("mesh",), ("cluster2-root",)])),
-        cert_expired=draw(st.integers(0, 9)) == 0,
-        cluster_tls=draw(cluster_tls),
-        passthrough=draw(st.integers(0, 9)) == 0,
+        cert_expired=draw(RARE),
+        cluster_tls=tls,
+        passthrough=draw(RARE),
     )
     server = ServerSide(
-        sidecar=draw(st.integers(0, 6)) > 0,
+        sidecar=not draw(SOMETIMES),
         identity=ECHO,
         root=draw(st.sampled_from(["mesh"] * 5 + ["cluster2-root"])),
         trusts=draw(st.sampled_from([(), (), (), ("mesh",), ("cluster2-root",)])),
-        cert_expired=draw(st.integers(0, 9)) == 0,
+        cert_expired=draw(RARE),
         mode=draw(st.sampled_from(["STRICT", "PERMISSIVE", "DISABLE"])),
-        trust_domains=draw(st.sampled_from([("cluster.local",), ("cluster.local", "other.example"), ()])),
-        inbound_excluded=draw(st.integers(0, 9)) == 0,
-        app_tls=app_protocol == "app-tls" or draw(st.integers(0, 7)) == 0,
+        trust_domains=draw(
+            st.sampled_from([("cluster.local",), ("cluster.local", "other.example"), ()])
+        ),
+        inbound_excluded=draw(RARE),
+        app_tls=app_protocol == "app-tls" or draw(RARE),
         rbac=draw(rbac),
     )
     name = f"gen-{draw(st.integers(0, 10**6))}"
@@ -132,7 +140,7 @@ def lab_cases(draw: st.DrawFn) -> LabCase:
 
 
 @settings(
-    max_examples=int(os.environ.get("LAB_EXAMPLES", "40")),
+    max_examples=int(os.environ.get("LAB_EXAMPLES", "60")),
     deadline=None,
     derandomize=True,
     database=None,
@@ -144,4 +152,7 @@ def test_generated_edge_agrees_with_prediction(case: LabCase) -> None:
     out = result.outcome
     expected = (case.predicted.verdict, case.predicted.cause)
     observed = (out.verdict, out.cause)
-    assert result.agrees, f"predicted {expected}, observed {observed} [{out.mechanism}]\n{case}\n{result.observation}"
+    assert result.seconds < 3, f"slow replay: {result.seconds:.2f} s"
+    assert result.agrees, (
+        f"predicted {expected}, observed {observed} [{out.mechanism}]\n{case}\n{result.observation}"
+    )

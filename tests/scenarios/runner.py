@@ -47,7 +47,7 @@ def run_case(case: Case) -> Analysis:
 
 
 def find_edge(a: Analysis, frm: str, to: str) -> list[Edge]:
-    listed = [e for r in a.results for e in r.edges(a.multi) if e.from_ == frm and e.to == to]
+    listed = [e for r in a.results for e in r.edges(a.engine) if e.from_ == frm and e.to == to]
     listed += [e for e in a.pseudo if e.from_ == frm and e.to == to]
     if listed:
         return listed

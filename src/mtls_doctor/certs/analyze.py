@@ -76,9 +76,9 @@ def _view(bundle: Bundle, cert: CertRecord, policy: CheckPolicy) -> CertView:
         not_after=iso(f.not_after),
         expired=f.not_after < policy.now,
         not_yet_valid=f.not_before > policy.now,
-        expires_soon=policy.now <= f.not_after <= policy.now + policy.margin_for(
-            f.kind, f.not_after - f.not_before
-        ),
+        expires_soon=policy.now
+        <= f.not_after
+        <= policy.now + policy.margin_for(f.kind, f.not_after - f.not_before),
         is_ca=bool(f.is_ca),
         chain=tuple(c.fingerprint for c in path.path),
         chain_status=path.status,

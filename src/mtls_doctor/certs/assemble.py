@@ -26,9 +26,7 @@ CACERTS_MEMBERS = ("ca-cert.pem", "ca-key.pem", "root-cert.pem", "cert-chain.pem
 ISTIO_CA_MEMBERS = ("ca-cert.pem", "ca-key.pem")
 TLS_MEMBERS = ("tls.crt", "tls.key")
 WORKLOAD_MEMBERS = ("cert-chain.pem", "key.pem", "root-cert.pem")
-KNOWN_NAMES = frozenset(
-    (*CACERTS_MEMBERS, *TLS_MEMBERS, "ca.crt", "key.pem", "cert.pem")
-)
+KNOWN_NAMES = frozenset((*CACERTS_MEMBERS, *TLS_MEMBERS, "ca.crt", "key.pem", "cert.pem"))
 
 
 def kind_for_members(names: Sequence[str], *, object_name: str | None = None) -> BundleKind:

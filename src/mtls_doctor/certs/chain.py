@@ -85,7 +85,11 @@ def build_path(
             status: ChainStatus = "untrusted-root" if anchor_fps else "verified"
             return PathResult(tuple(path), status, root=current)
         issuer = next(
-            (c for c in candidates if c.fingerprint not in on_path and signed_by(current.cert, c.cert)),
+            (
+                c
+                for c in candidates
+                if c.fingerprint not in on_path and signed_by(current.cert, c.cert)
+            ),
             None,
         )
         if issuer is not None:
@@ -94,8 +98,11 @@ def build_path(
             current = issuer
             continue
         same_name = next(
-            (c for c in candidates if c.fingerprint not in on_path
-             and c.cert.subject == current.cert.issuer),
+            (
+                c
+                for c in candidates
+                if c.fingerprint not in on_path and c.cert.subject == current.cert.issuer
+            ),
             None,
         )
         if same_name is not None:
@@ -109,9 +116,10 @@ def build_path(
 
 
 def find_leaf(certs: Sequence[CertRecord]) -> CertRecord:
-    """The end of the chain: a certificate that signs none of the others (first such, non-CA first)."""
+    """The end of the chain: a certificate that signs none of the others (non-CA first)."""
     unsigning = [
-        c for c in certs
+        c
+        for c in certs
         if not any(o.fingerprint != c.fingerprint and signed_by(o.cert, c.cert) for o in certs)
     ]
     if not unsigning:
@@ -129,7 +137,9 @@ def _order_problem(given: Sequence[CertRecord], path: Sequence[CertRecord]) -> s
     if as_given == expected:
         return None
     if given and given[0].fingerprint != path[0].fingerprint:
-        return f"the first certificate is {given[0].facts.subject or '<empty subject>'}, not the leaf"
+        return (
+            f"the first certificate is {given[0].facts.subject or '<empty subject>'}, not the leaf"
+        )
     return "the certificates are not in issuing order (leaf, its issuer, that one's issuer, ...)"
 
 

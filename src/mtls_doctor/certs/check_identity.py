@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from mtls_doctor.certs import codes
 from mtls_doctor.certs.check_validity import presented_workload_leaves
@@ -29,7 +30,7 @@ def identity_findings(bundle: Bundle, mesh: MeshTrust) -> Iterator[Finding]:
 
 
 def _spiffe_form(bundle: Bundle, cert: CertRecord) -> Iterator[Finding]:
-    where = {"origin": cert.origin, "cluster": bundle.cluster}
+    where: dict[str, Any] = {"origin": cert.origin, "cluster": bundle.cluster}
     ids = cert.facts.spiffe
     for sid in ids:
         if sid.problem:
@@ -38,7 +39,10 @@ def _spiffe_form(bundle: Bundle, cert: CertRecord) -> Iterator[Finding]:
             )
     if len(ids) > 1:
         yield codes.SPIFFE_MALFORMED.finding(
-            bundle.subject, **where, source=cert.source, spiffe_id=ids[1].uri,
+            bundle.subject,
+            **where,
+            source=cert.source,
+            spiffe_id=ids[1].uri,
             reason=f"a certificate must carry exactly one SPIFFE ID; it has {len(ids)}",
         )
 
@@ -83,7 +87,7 @@ def _owner_identity(
                 bundle.subject,
                 cert,
                 expected=f"spiffe://{sid.trust_domain}/ns/{owner.namespace}/sa/"
-                         f"{owner.service_account}",
+                f"{owner.service_account}",
                 who=f"proxy {owner.pod or owner.proxy}",
                 basis="its bootstrap (pod namespace and service account)",
                 cluster=bundle.cluster,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from mtls_doctor.certs import codes
 from mtls_doctor.certs.model import Anchors, Bundle
@@ -71,7 +72,7 @@ def root_findings(bundles: Sequence[Bundle]) -> Iterator[Finding]:
             if s.fingerprints == reference:
                 continue
             shared = s.fingerprints & reference
-            common = {
+            common: dict[str, Any] = {
                 "origin": s.anchors.certs[0].origin,
                 "cluster": s.bundle.cluster,
                 "where": s.describe(),

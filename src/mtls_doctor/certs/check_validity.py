@@ -1,10 +1,12 @@
-"""Validity in time and lifecycle practice: expired, not yet valid, expiring, long TTL, wildcards."""
+"""Validity in time and lifecycle: expired, not yet valid, expiring, long TTL, wildcards."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from mtls_doctor.certs import codes
+from mtls_doctor.certs.chain import find_leaf
 from mtls_doctor.certs.model import Bundle, CertRecord
 from mtls_doctor.certs.policy import CheckPolicy, human, iso
 from mtls_doctor.checks.finding import Finding
@@ -14,8 +16,11 @@ _WORKLOAD_BUNDLES = ("proxy", "workload")
 
 def describe(cert: CertRecord) -> str:
     kind = cert.facts.kind
-    return {"root": "root certificate", "intermediate": "intermediate CA certificate",
-            "workload": "workload certificate"}.get(kind, "certificate")
+    return {
+        "root": "root certificate",
+        "intermediate": "intermediate CA certificate",
+        "workload": "workload certificate",
+    }.get(kind, "certificate")
 
 
 def validity_findings(bundle: Bundle, policy: CheckPolicy) -> Iterator[Finding]:
@@ -26,16 +31,22 @@ def validity_findings(bundle: Bundle, policy: CheckPolicy) -> Iterator[Finding]:
             continue
         seen.add(cert.fingerprint)
         f = cert.facts
-        common = {"what": describe(cert), "source": cert.source, "now": iso(now)}
-        where = {"origin": cert.origin, "cluster": bundle.cluster}
+        common: dict[str, Any] = {"what": describe(cert), "source": cert.source, "now": iso(now)}
+        where: dict[str, Any] = {"origin": cert.origin, "cluster": bundle.cluster}
         if f.not_after < now:
             yield codes.CERT_EXPIRED.finding(
-                bundle.subject, **where, **common, not_after=iso(f.not_after),
+                bundle.subject,
+                **where,
+                **common,
+                not_after=iso(f.not_after),
                 ago=human(now - f.not_after),
             )
         elif f.not_before > now:
             yield codes.CERT_NOT_YET_VALID.finding(
-                bundle.subject, **where, **common, not_before=iso(f.not_before),
+                bundle.subject,
+                **where,
+                **common,
+                not_before=iso(f.not_before),
                 ahead=human(f.not_before - now),
             )
         else:
@@ -43,18 +54,24 @@ def validity_findings(bundle: Bundle, policy: CheckPolicy) -> Iterator[Finding]:
             left = f.not_after - now
             if left <= margin:
                 yield codes.CERT_EXPIRING.finding(
-                    bundle.subject, **where, **common, not_after=iso(f.not_after),
-                    left=human(left), margin=human(margin),
+                    bundle.subject,
+                    **where,
+                    **common,
+                    not_after=iso(f.not_after),
+                    left=human(left),
+                    margin=human(margin),
                 )
 
 
 def presented_workload_leaves(bundle: Bundle) -> Iterator[CertRecord]:
-    """Leaf certificates a proxy or a workload presents as its identity."""
+    """Leaf (non-CA) certificates a proxy or a workload presents as its identity."""
     if bundle.kind not in _WORKLOAD_BUNDLES:
         return
     for chain in bundle.chains:
-        if chain.certs and not chain.certs[0].facts.is_ca:
-            yield chain.certs[0]
+        if chain.certs:
+            leaf = find_leaf(chain.certs)
+            if leaf.facts.kind in ("workload", "leaf"):
+                yield leaf
 
 
 def lifecycle_findings(bundle: Bundle, policy: CheckPolicy) -> Iterator[Finding]:
@@ -68,11 +85,14 @@ def lifecycle_findings(bundle: Bundle, policy: CheckPolicy) -> Iterator[Finding]
         is_workload = f.kind == "workload" or cert.fingerprint in presented
         if not is_workload:
             continue
-        where = {"origin": cert.origin, "cluster": bundle.cluster}
+        where: dict[str, Any] = {"origin": cert.origin, "cluster": bundle.cluster}
         ttl = f.not_after - f.not_before
         if f.kind == "workload" and ttl > policy.max_workload_ttl:
             yield codes.WORKLOAD_TTL.finding(
-                bundle.subject, **where, source=cert.source, ttl=human(ttl),
+                bundle.subject,
+                **where,
+                source=cert.source,
+                ttl=human(ttl),
                 limit=human(policy.max_workload_ttl),
             )
         wild = [n for n in (*f.dns_sans, *f.uri_sans) if "*" in n]

@@ -5,6 +5,7 @@ Pure functions over `cryptography` objects; nothing here decides whether a fact 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import warnings
@@ -44,7 +45,7 @@ class SpiffeId:
 
 
 def parse_spiffe_id(uri: str) -> SpiffeId:
-    """Parse a URI SAN that claims the `spiffe` scheme, naming what is wrong with it, if anything."""
+    """Parse a URI SAN that claims the `spiffe` scheme, naming what is wrong with it, if any."""
     scheme, sep, rest = uri.partition("://")
     if not sep or scheme.lower() != "spiffe":
         return SpiffeId(uri, None, "", "not a spiffe:// URI")
@@ -170,10 +171,8 @@ def _key_cert_sign(cert: x509.Certificate) -> bool | None:
 def _key_ids(cert: x509.Certificate) -> tuple[str | None, str | None]:
     ski: str | None = None
     aki: str | None = None
-    try:
+    with contextlib.suppress(x509.ExtensionNotFound):
         ski = cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest.hex()
-    except x509.ExtensionNotFound:
-        pass
     try:
         ident = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
         aki = ident.key_identifier.hex() if ident.key_identifier else None
@@ -202,7 +201,7 @@ def signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
 
 
 def read_facts(cert: x509.Certificate) -> CertFacts:
-    """Every fact the checks use, read once. Tolerates malformed extensions (they read as absent)."""
+    """Every fact the checks use, read once. Malformed extensions read as absent."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # e.g. a non-positive serial: read it all the same
         return _read_facts(cert)

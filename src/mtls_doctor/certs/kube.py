@@ -52,8 +52,10 @@ def read_objects(objects: Iterable[RawObject]) -> KubeRead:
 def _is_mesh_configmap(obj: RawObject) -> bool:
     name = obj.name
     data = obj.data.get("data")
-    return (name == "istio" or name.startswith("istio-")) and isinstance(data, dict) and (
-        isinstance(data.get("mesh"), str)
+    return (
+        (name == "istio" or name.startswith("istio-"))
+        and isinstance(data, dict)
+        and (isinstance(data.get("mesh"), str))
     )
 
 

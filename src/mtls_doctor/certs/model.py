@@ -43,7 +43,7 @@ class Owner:
 
 @dataclass(frozen=True, slots=True)
 class CertRecord:
-    """One certificate as found: where (`source`, `origin`), in which bundle and member, and facts."""
+    """One certificate as found: where (`source`, `origin`), its member, and its facts."""
 
     source: str
     origin: Origin

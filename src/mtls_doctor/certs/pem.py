@@ -21,8 +21,14 @@ from mtls_doctor.sources.problems import InputProblem
 
 _BEGIN = re.compile(r"^-----BEGIN ([A-Z0-9 ]+)-----\s*$")
 _END = re.compile(r"^-----END ([A-Z0-9 ]+)-----\s*$")
-_KEY_LABELS = ("PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "ENCRYPTED PRIVATE KEY",
-               "DSA PRIVATE KEY", "OPENSSH PRIVATE KEY")
+_KEY_LABELS = (
+    "PRIVATE KEY",
+    "RSA PRIVATE KEY",
+    "EC PRIVATE KEY",
+    "ENCRYPTED PRIVATE KEY",
+    "DSA PRIVATE KEY",
+    "OPENSSH PRIVATE KEY",
+)
 
 
 def looks_like_pem(text: str) -> bool:
@@ -63,7 +69,9 @@ def split_blocks(text: str) -> tuple[list[Block], list[tuple[int, str]]]:
         m_end = _END.match(line)
         if m_end:
             if m_end.group(1) != label:
-                broken.append((start, f"PEM block BEGIN {label!r} ends with END {m_end.group(1)!r}"))
+                broken.append(
+                    (start, f"PEM block BEGIN {label!r} ends with END {m_end.group(1)!r}")
+                )
             else:
                 blocks.append(Block(label, start, "\n".join(lines) + "\n"))
             label = None

@@ -13,7 +13,14 @@ import msgspec
 
 from mtls_doctor.certs.assemble import assemble, kind_for_members
 from mtls_doctor.certs.kube import mesh_from_text, read_objects
-from mtls_doctor.certs.model import Bundle, CertInventory, CertRecord, KeyRecord, MeshTrust
+from mtls_doctor.certs.model import (
+    Bundle,
+    BundleKind,
+    CertInventory,
+    CertRecord,
+    KeyRecord,
+    MeshTrust,
+)
 from mtls_doctor.certs.pem import MemberRead, looks_like_pem, read_der, read_member
 from mtls_doctor.certs.sds import is_secrets_dump, read_dump
 from mtls_doctor.checks.finding import Subject
@@ -28,8 +35,16 @@ _STRUCTURED_SUFFIXES = (".yaml", ".yml", ".json")
 # Files with these names in one directory are read together, as Istio mounts them.
 _NOT_OURS = ("expected a Kubernetes object", "object without `kind`")
 GROUPED_NAMES = frozenset(
-    ("ca-cert.pem", "ca-key.pem", "root-cert.pem", "cert-chain.pem", "key.pem",
-     "tls.crt", "tls.key", "ca.crt")
+    (
+        "ca-cert.pem",
+        "ca-key.pem",
+        "root-cert.pem",
+        "cert-chain.pem",
+        "key.pem",
+        "tls.crt",
+        "tls.key",
+        "ca.crt",
+    )
 )
 
 
@@ -123,7 +138,8 @@ def _read_one(
     # A YAML/JSON file that holds no Kubernetes objects is not ours to judge: say so, softly.
     read_problems = [
         InputProblem(p.origin, f"{p.message} (not a manifest or SDS dump)", "warning")
-        if p.message.startswith(_NOT_OURS) else p
+        if p.message.startswith(_NOT_OURS)
+        else p
         for p in result.problems
     ]
     return list(got.bundles), [*read_problems, *got.problems], dict(got.mesh)
@@ -132,15 +148,20 @@ def _read_one(
 def _read_pem_member(f: InputFile, raw: bytes, text: str) -> MemberRead:
     name = PurePath(f.display).name
     if not looks_like_pem(text):
-        cert = read_der(raw, cluster=f.cluster, member=name, origin=Origin(f.display),
-                        source=f.display)
+        cert = read_der(
+            raw, cluster=f.cluster, member=name, origin=Origin(f.display), source=f.display
+        )
         if cert is not None:
             return MemberRead((cert,), (), ())
         problem = InputProblem(Origin(f.display), "no PEM certificate or key in this file")
         return MemberRead((), (), () if not raw.strip() else (problem,))
     return read_member(
-        text, cluster=f.cluster, member=name, origin=Origin(f.display, 1),
-        source=f.display, line_sources=True,
+        text,
+        cluster=f.cluster,
+        member=name,
+        origin=Origin(f.display, 1),
+        source=f.display,
+        line_sources=True,
     )
 
 
@@ -152,7 +173,7 @@ def _read_pem_file(f: InputFile, raw: bytes, text: str) -> tuple[Bundle | None, 
     if not read.certs and not read.keys:
         return None, problems
     name = PurePath(f.display).name
-    kind = "roots" if name == "root-cert.pem" else "pem"
+    kind: BundleKind = "roots" if name == "root-cert.pem" else "pem"
     bundle = assemble(
         kind,
         cluster=f.cluster,
@@ -182,8 +203,11 @@ def _read_group(
         return None, problems
     kind = kind_for_members([m for m, c in members if c] + [k.member for k in keys])
     chain = dict(members).get("cert-chain.pem")
-    if kind == "cacerts" and not any(k.member == "ca-key.pem" for k in keys) and chain and (
-        not chain[0].facts.is_ca
+    if (
+        kind == "cacerts"
+        and not any(k.member == "ca-key.pem" for k in keys)
+        and chain
+        and (not chain[0].facts.is_ca)
     ):
         kind = "workload"  # ca-cert.pem next to a workload's chain (istiod's mounted files)
     bundle = assemble(

@@ -54,16 +54,20 @@ class TrustView:
 
     def workload(self, cluster: str, namespace: str, pod: str) -> WorkloadTrust | None:
         return next(
-            (w for w in self.workloads
-             if w.cluster == cluster and w.namespace == namespace and w.pod == pod),
+            (
+                w
+                for w in self.workloads
+                if w.cluster == cluster and w.namespace == namespace and w.pod == pod
+            ),
             None,
         )
 
     def by_spiffe_id(self, spiffe_id: str) -> tuple[WorkloadTrust, ...]:
         return tuple(w for w in self.workloads if w.spiffe_id == spiffe_id)
 
-    def roots_for(self, cluster: str, namespace: str | None = None,
-                  pod: str | None = None) -> frozenset[str] | None:
+    def roots_for(
+        self, cluster: str, namespace: str | None = None, pod: str | None = None
+    ) -> frozenset[str] | None:
         """Roots a workload accepts: its own when known, else its cluster's, else None."""
         if namespace and pod:
             w = self.workload(cluster, namespace, pod)
@@ -91,31 +95,37 @@ def trust_view(inventory: CertInventory) -> TrustView:
     for cluster in dict.fromkeys([*inventory.clusters, *roots]):
         mesh = inventory.mesh_for(cluster)
         clusters[cluster] = ClusterTrust(
-            cluster, frozenset(roots.get(cluster, ())), tuple(sources.get(cluster, ())),
-            mesh.trust_domain, mesh.aliases,
+            cluster,
+            frozenset(roots.get(cluster, ())),
+            tuple(sources.get(cluster, ())),
+            mesh.trust_domain,
+            mesh.aliases,
         )
     workloads: list[WorkloadTrust] = []
     for b in bundles:
         anchors = [c for a in b.anchors for c in a.certs]
         for leaf in presented_workload_leaves(b):
-            chain = next(ch for ch in b.chains if ch.certs and ch.certs[0] is leaf)
+            chain = next(ch for ch in b.chains if leaf in ch.certs)
             judged = judge_chain(chain.name, chain.certs, anchors)
             root = judged.result.root
             f = leaf.facts
-            workloads.append(WorkloadTrust(
-                cluster=b.cluster,
-                source=leaf.source,
-                namespace=b.owner.namespace or (f.spiffe[0].istio_namespace if f.spiffe else None),
-                pod=b.owner.pod,
-                proxy=b.owner.proxy,
-                service_account=b.owner.service_account,
-                spiffe_id=f.spiffe_id,
-                trust_domain=f.trust_domain,
-                not_before=f.not_before,
-                not_after=f.not_after,
-                chain_root=root.fingerprint if root is not None else None,
-                trusted_roots=b.anchor_fingerprints,
-            ))
+            workloads.append(
+                WorkloadTrust(
+                    cluster=b.cluster,
+                    source=leaf.source,
+                    namespace=b.owner.namespace
+                    or (f.spiffe[0].istio_namespace if f.spiffe else None),
+                    pod=b.owner.pod,
+                    proxy=b.owner.proxy,
+                    service_account=b.owner.service_account,
+                    spiffe_id=f.spiffe_id,
+                    trust_domain=f.trust_domain,
+                    not_before=f.not_before,
+                    not_after=f.not_after,
+                    chain_root=root.fingerprint if root is not None else None,
+                    trusted_roots=b.anchor_fingerprints,
+                )
+            )
     return TrustView(clusters, tuple(workloads))
 
 

@@ -41,10 +41,19 @@ WE_NO_IDENTITY = Code(
     "Set serviceAccount on the WorkloadEntry (or label it security.istio.io/tlsMode: istio).",
 )
 
+PA_REJECTED = Code(
+    "PA101",
+    "peerauthentication-rejected",
+    "error",
+    "PeerAuthentication {name} would be rejected at admission: {reason}; it never takes effect",
+    "Give the policy a selector, or move the port-level settings into a workload policy.",
+)
+
 CODES: tuple[Code, ...] = (
     FAILING_EDGE,
     PLAINTEXT_EDGE,
     UNDECIDED_EDGE,
+    PA_REJECTED,
     SE_SAN_MISMATCH,
     WE_NO_IDENTITY,
 )

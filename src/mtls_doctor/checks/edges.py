@@ -21,9 +21,9 @@ def _subject(ref: ResourceRef) -> Subject:
     return Subject(ref.kind, ref.namespace, ref.name)
 
 
-def _clients(clients: list[str], limit: int = 3) -> str:
+def _clients(clients: list[str], total: int, limit: int = 3) -> str:
     head = ", ".join(clients[:limit])
-    return head if len(clients) <= limit else f"{head} and {len(clients) - limit} more"
+    return head if total <= limit else f"{head} and {total - limit} more"
 
 
 def _detail(cls: OutcomeClass) -> str:
@@ -46,7 +46,7 @@ def edge_findings(ctx: CheckContext) -> Iterator[Finding]:
             code = _CODES.get(o.verdict)
             if code is None:
                 continue
-            if code is PLAINTEXT_EDGE and not any(c.sidecar for c in cls.clients):
+            if code is PLAINTEXT_EDGE and not cls.any_sidecar:
                 continue  # clients outside the mesh sending plaintext is not news
             grouped.setdefault((o.verdict, o.cause), []).append(cls)
         for (verdict, cause), classes in grouped.items():
@@ -57,15 +57,20 @@ def edge_findings(ctx: CheckContext) -> Iterator[Finding]:
                 code = PLAINTEXT_EDGE
             fix = o.fix
             if fix and "$CLIENT" in fix:
-                c0 = first.clients[0]
+                c0 = first.first
                 fix = fix.replace("$CLIENT_NS", c0.namespace or "").replace("$CLIENT", c0.name)
-            names = [c.name for cls in classes for c in cls.clients]
+            names: list[str] = []
+            total = 0
+            for cls in classes:
+                some, n = cls.names(4)
+                names.extend(some)
+                total += n
             yield code.finding(
                 _subject(r.service.ref),
                 origin=r.service.ref.origin,
                 cluster=r.cluster,
                 fix=fix,
-                clients=_clients(names),
+                clients=_clients(names, total),
                 to=r.to,
                 verdict=verdict,
                 cause=cause,

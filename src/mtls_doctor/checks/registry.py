@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 
 import msgspec
 
-from mtls_doctor.checks import edges, serviceentry
+from mtls_doctor.checks import edges, peerauthn, serviceentry
 from mtls_doctor.checks.context import CheckContext
 from mtls_doctor.checks.finding import LEVEL_RANK, Finding
 
@@ -22,6 +22,12 @@ class Check(msgspec.Struct, frozen=True):
 
 CHECKS: tuple[Check, ...] = (
     Check("edge-outcomes", ("ED101", "ED102", "ED103"), ("edges",), edges.edge_findings),
+    Check(
+        "peerauthentication-admission",
+        ("PA101",),
+        ("PeerAuthentication",),
+        peerauthn.rejected_policies,
+    ),
     Check("serviceentry-san", ("SE101",), ("edges", "ServiceEntry"), edges.serviceentry_san),
     Check(
         "workloadentry-identity",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import click
 
@@ -25,7 +25,7 @@ from mtls_doctor.sources.paths import InputFile, expand, split_cluster
 from mtls_doctor.sources.problems import InputProblem
 
 
-def _duration(ctx: click.Context, param: click.Parameter, value: str) -> object:
+def _duration(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
     try:
         return parse_duration(value)
     except ValueError as exc:
@@ -56,9 +56,7 @@ def _with_mesh(
         trust, more = read_mesh_config(InputFile(cluster, path, path))
         problems.extend(more)
         if trust is not None:
-            targets = [cluster] if "=" in arg and cluster != "default" else [
-                *inv.clusters, cluster
-            ]
+            targets = [cluster] if "=" in arg and cluster != "default" else [*inv.clusters, cluster]
             for c in targets:
                 mesh[c] = trust
     if trust_domain or aliases:
@@ -75,24 +73,62 @@ def _with_mesh(
 def register(app: click.Group) -> None:
     @app.command("certs")
     @click.argument("paths", nargs=-1, required=True)
-    @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text",
-                  show_default=True, help="Output format.")
-    @click.option("--mesh-config", "mesh_config", multiple=True, metavar="[CLUSTER=]FILE",
-                  help="The `istio` ConfigMap or mesh config YAML (trust domain and aliases).")
+    @click.option(
+        "-o",
+        "--output",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="Output format.",
+    )
+    @click.option(
+        "--mesh-config",
+        "mesh_config",
+        multiple=True,
+        metavar="[CLUSTER=]FILE",
+        help="The `istio` ConfigMap or mesh config YAML (trust domain and aliases).",
+    )
     @click.option("--trust-domain", help="The mesh trust domain (overrides the mesh config).")
-    @click.option("--trust-domain-alias", "aliases", multiple=True,
-                  help="An accepted trust domain alias (repeatable).")
-    @click.option("--now", callback=_now, metavar="TIME",
-                  help="Judge validity at this ISO 8601 time instead of the clock.")
-    @click.option("--workload-margin", default="1h", show_default=True, callback=_duration,
-                  help="Warn when a workload certificate expires within this.")
-    @click.option("--ca-margin", default="30d", show_default=True, callback=_duration,
-                  help="Warn when a root or intermediate expires within this.")
-    @click.option("--max-workload-ttl", default="72h", show_default=True, callback=_duration,
-                  help="Warn about workload certificates valid for longer than this.")
-    @click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]),
-                  default="error", show_default=True,
-                  help="Exit 1 when a finding reaches this level.")
+    @click.option(
+        "--trust-domain-alias",
+        "aliases",
+        multiple=True,
+        help="An accepted trust domain alias (repeatable).",
+    )
+    @click.option(
+        "--now",
+        callback=_now,
+        metavar="TIME",
+        help="Judge validity at this ISO 8601 time instead of the clock.",
+    )
+    @click.option(
+        "--workload-margin",
+        default="1h",
+        show_default=True,
+        callback=_duration,
+        help="Warn when a workload certificate expires within this.",
+    )
+    @click.option(
+        "--ca-margin",
+        default="30d",
+        show_default=True,
+        callback=_duration,
+        help="Warn when a root or intermediate expires within this.",
+    )
+    @click.option(
+        "--max-workload-ttl",
+        default="72h",
+        show_default=True,
+        callback=_duration,
+        help="Warn about workload certificates valid for longer than this.",
+    )
+    @click.option(
+        "--fail-on",
+        type=click.Choice(["error", "warning", "info", "never"]),
+        default="error",
+        show_default=True,
+        help="Exit 1 when a finding reaches this level.",
+    )
     def certs(
         paths: tuple[str, ...],
         output: str,
@@ -100,9 +136,9 @@ def register(app: click.Group) -> None:
         trust_domain: str | None,
         aliases: tuple[str, ...],
         now: datetime | None,
-        workload_margin: object,
-        ca_margin: object,
-        max_workload_ttl: object,
+        workload_margin: timedelta,
+        ca_margin: timedelta,
+        max_workload_ttl: timedelta,
         fail_on: str,
     ) -> int:
         """Certificates in PEM files, Secrets/ConfigMaps and SDS dumps: expiry, chains, roots,

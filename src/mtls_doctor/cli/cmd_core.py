@@ -180,7 +180,7 @@ def _summary_dict(a: Analysis, result: FilterResult) -> dict[str, Any]:
     counts: dict[str, int] = {}
     for r in a.results:
         for cls in r.classes:
-            counts[cls.outcome.verdict] = counts.get(cls.outcome.verdict, 0) + len(cls.clients)
+            counts[cls.outcome.verdict] = counts.get(cls.outcome.verdict, 0) + cls.count
     for e in a.pseudo:
         counts[e.outcome.verdict] = counts.get(e.outcome.verdict, 0) + 1
     return {
@@ -217,6 +217,7 @@ def analyze_cmd(
             edges_json.render(
                 edges=None if big else _all_edges(a),
                 destinations=a.results if big else None,
+                namespace_sizes=_namespace_sizes(a),
                 findings=result.kept,
                 problems=a.load.problems,
                 multi=a.multi,
@@ -236,9 +237,19 @@ def analyze_cmd(
     return _exit(a, failing)
 
 
+def _namespace_sizes(a: Analysis) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for cluster in a.load.mesh.clusters:
+        sizes: dict[str, int] = {}
+        for c in a.engine.clients(cluster):
+            sizes[c.namespace or ""] = sizes.get(c.namespace or "", 0) + 1
+        out[cluster] = sizes
+    return out
+
+
 def _all_edges(a: Analysis) -> Iterator[Edge]:
     for r in a.results:
-        yield from r.edges(a.multi)
+        yield from r.edges(a.engine)
     yield from a.pseudo
 
 
@@ -297,7 +308,7 @@ def _selected_edges(a: Analysis, from_: str | None, to: str | None) -> tuple[lis
             and r.service.ref.name + ":" + str(r.port.number) != to
         ):
             continue
-        for e in r.edges(a.multi):
+        for e in r.edges(a.engine):
             if from_ is None or e.from_ == from_:
                 edges.append(e)
     for e in a.pseudo:
@@ -362,6 +373,7 @@ def edges_cmd(
             edges_json.render(
                 edges=None if grouped else edges,
                 destinations=a.results if grouped else None,
+                namespace_sizes=_namespace_sizes(a),
                 findings=result.kept,
                 problems=a.load.problems,
                 multi=a.multi,

@@ -10,6 +10,7 @@ import msgspec
 
 from mtls_doctor.checks.finding import LEVEL_RANK, Finding
 from mtls_doctor.cli.common import Exit, output_option, report_problems, stderr, stdout, write_raw
+from mtls_doctor.envoy.bugreport import open_archive
 from mtls_doctor.envoy.configdump import read_dump
 from mtls_doctor.envoy.diff import diff_clusters, find_pair
 from mtls_doctor.envoy.logfindings import log_findings
@@ -40,12 +41,25 @@ def _exit_code(findings: list[Finding], fail_on: str, input_errors: int) -> int:
     return Exit.OK
 
 
+_ARCHIVES = (".tar.gz", ".tgz", ".tar")
+
+
 def _read_all(
-    args: tuple[str, ...], suffixes: tuple[str, ...]
+    args: tuple[str, ...], suffixes: tuple[str, ...], part: str
 ) -> tuple[list[tuple[str, bytes]], list[InputProblem]]:
+    """(name, bytes) of every input; an istioctl bug-report archive gives its `part`:
+    the proxies' config dumps (`dumps`) or the proxy/istiod logs (`logs`)."""
     files, problems = expand(args, suffixes)
     out: list[tuple[str, bytes]] = []
     for f in files:
+        if f.path != "-" and f.path.lower().endswith(_ARCHIVES):
+            report = open_archive(f.path)
+            problems.extend(report.problems)
+            if part == "dumps":
+                out.extend((f"{f.display}!{d.member}", d.data) for d in report.config_dumps)
+            else:
+                out.extend((f"{f.display}!{x.member}", x.text.encode()) for x in report.logs)
+            continue
         try:
             out.append((f.display, read_bytes(f)))
         except OSError as exc:
@@ -64,14 +78,17 @@ def _read_all(
     help="Show the TLS-relevant differences between two clusters (same or different dumps).",
 )
 @click.option(
-    "--all", "show_all", is_flag=True, help="Also list non-Istio clusters in the text view."
+    "--all",
+    "show_all",
+    is_flag=True,
+    help="Text view: also list non-Istio clusters and every endpoint.",
 )
 @_FAIL_ON
 def envoy_cmd(
     dumps: tuple[str, ...], output: str, diff: tuple[str, str] | None, show_all: bool, fail_on: str
 ) -> int:
-    """Read Envoy config dumps: /config_dump or istioctl pc -o json, whole or a section."""
-    files, problems = _read_all(dumps, (".json", ".yaml", ".yml"))
+    """Read Envoy config dumps (/config_dump, istioctl pc -o json, a bug-report archive)."""
+    files, problems = _read_all(dumps, (".json", ".yaml", ".yml"), "dumps")
     configs: list[ProxyConfig] = [read_dump(data, name) for name, data in files]
     for c in configs:
         problems.extend(c.problems)
@@ -104,8 +121,8 @@ def envoy_cmd(
 )
 @_FAIL_ON
 def logs_cmd(files: tuple[str, ...], output: str, all_events: bool, fail_on: str) -> int:
-    """Read istio-proxy access/debug logs, istio-agent logs and client messages."""
-    inputs, problems = _read_all(files, (".log", ".txt"))
+    """Read proxy access/debug logs, istio-agent logs, client messages, bug-report logs."""
+    inputs, problems = _read_all(files, (".log", ".txt"), "logs")
     events: list[LogEvent] = []
     for name, data in inputs:
         text = data.decode("utf-8", errors="replace")

@@ -16,6 +16,7 @@ from types import FrameType
 
 import click
 import msgspec
+from rich.console import Console
 from rich.progress import Progress
 
 from mtls_doctor.cli.common import Exit, output_option, stderr, stdout, write_raw
@@ -36,6 +37,15 @@ def _read_case(path: Path) -> LabCase | str:
         return f"{path}: not a lab case: {exc}"
     except Exception as exc:  # YAML scanner errors carry the line
         return f"{path}: not a lab case: {exc}"
+
+
+def _error(console: Console, message: str) -> None:
+    console.print("[red]error[/]: ", end="", markup=True)
+    console.print(message, markup=False, highlight=False, soft_wrap=True)
+
+
+def _dir_name(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name) or "case"
 
 
 @contextlib.contextmanager
@@ -88,7 +98,7 @@ def register(app: click.Group) -> None:
         for path in case_files:
             got = _read_case(path)
             if isinstance(got, str):
-                err.print(f"[red]error[/]: {got}", markup=True, highlight=False)
+                _error(err, got)
                 unreadable += 1
             else:
                 cases.append(got)
@@ -97,22 +107,25 @@ def register(app: click.Group) -> None:
         try:
             find_envoy()
         except LabUnavailable as exc:
-            err.print(f"[red]error[/]: the lab needs Envoy: {exc}", markup=True, highlight=False)
+            _error(err, f"the lab needs Envoy: {exc}")
             return Exit.INPUT
         results: list[LabResult] = []
         failed = 0
-        with _sigterm_as_interrupt(), Progress(
-            console=err, transient=True, disable=len(cases) < 2 or not err.is_terminal
-        ) as progress:
+        with (
+            _sigterm_as_interrupt(),
+            Progress(
+                console=err, transient=True, disable=len(cases) < 2 or not err.is_terminal
+            ) as progress,
+        ):
             task = progress.add_task("replaying", total=len(cases))
             for case in cases:
                 target = None
                 if keep is not None:
-                    target = keep if len(cases) == 1 else keep / case.name
+                    target = keep if len(cases) == 1 else keep / _dir_name(case.name)
                 try:
                     results.append(run_case(case, keep=target))
                 except LabError as exc:
-                    err.print(f"[red]error[/]: {case.name}: {exc}", markup=True, highlight=False)
+                    _error(err, f"{case.name}: {exc}")
                     failed += 1
                 progress.advance(task)
         if output == "json":

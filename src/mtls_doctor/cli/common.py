@@ -31,7 +31,7 @@ def stdout() -> Console:
 
 
 def stderr() -> Console:
-    return Console(file=sys.stderr, stderr=True, highlight=False)
+    return Console(file=sys.stderr, stderr=True, highlight=False, soft_wrap=True)
 
 
 def output_option(

@@ -3,6 +3,8 @@
 For each base group of clients (everything but namespace), the namespaces that the destination
 does not single out share one outcome; only clients in singled-out namespaces (and, when an
 authorization seam says so, clients whose identity a policy names) are looked at one by one.
+A class of clients is kept as "these groups, minus these namespaces" plus explicit clients, so
+a destination costs O(groups + singled-out clients), never O(namespaces) or O(clients).
 """
 
 from __future__ import annotations
@@ -11,15 +13,78 @@ from collections.abc import Iterator
 
 import msgspec
 
-from mtls_doctor.edges.engine import EdgeEngine, materialize
+from mtls_doctor.edges.engine import ClientGroup, EdgeEngine
 from mtls_doctor.edges.evaluate import Client
 from mtls_doctor.edges.records import Edge, Outcome
 from mtls_doctor.edges.registry import MeshService, SvcPort
 
 
+class Member(msgspec.Struct, frozen=True):
+    """Every client of `groups` outside the `excluded` namespaces."""
+
+    groups: SuperGroup
+    excluded: frozenset[str]
+
+    def count(self) -> int:
+        sizes = self.groups.sizes
+        return self.groups.total - sum(sizes.get(ns, 0) for ns in self.excluded)
+
+    def clients(self) -> Iterator[Client]:
+        for g in self.groups.groups:
+            for ns, cs in g.by_namespace.items():
+                if ns not in self.excluded:
+                    yield from cs
+
+
+class SuperGroup(msgspec.Struct, frozen=True):
+    """Base groups that every destination of one namespace treats alike (same sidecar answer,
+    same visibility, same outbound policy): evaluated once per destination, not per group."""
+
+    groups: tuple[ClientGroup, ...]
+    sizes: dict[str, int]
+    total: int
+    sidecar: bool
+
+
 class OutcomeClass(msgspec.Struct, frozen=True):
     outcome: Outcome
-    clients: tuple[Client, ...]
+    members: tuple[Member, ...]
+    explicit: tuple[Client, ...]
+    count: int
+
+    @property
+    def clients(self) -> tuple[Client, ...]:
+        """Every client of the class (materialised: use `count` to only count them)."""
+        out = list(self.explicit)
+        for m in self.members:
+            out.extend(m.clients())
+        return tuple(out)
+
+    @property
+    def first(self) -> Client:
+        if self.explicit:
+            return self.explicit[0]
+        return next(c for m in self.members for c in m.clients())
+
+    @property
+    def any_sidecar(self) -> bool:
+        return any(c.sidecar for c in self.explicit) or any(m.groups.sidecar for m in self.members)
+
+    def names(self, limit: int) -> tuple[list[str], int]:
+        """Up to `limit` client names, and how many clients there are in all."""
+        names: list[str] = []
+        for c in self.explicit:
+            if len(names) >= limit:
+                break
+            names.append(c.name)
+        for m in self.members:
+            if len(names) >= limit:
+                break
+            for c in m.clients():
+                names.append(c.name)
+                if len(names) >= limit:
+                    break
+        return names, self.count
 
 
 class DestinationResult(msgspec.Struct, frozen=True):
@@ -34,38 +99,102 @@ class DestinationResult(msgspec.Struct, frozen=True):
 
     @property
     def client_count(self) -> int:
-        return sum(len(c.clients) for c in self.classes)
+        return sum(c.count for c in self.classes)
 
-    def edges(self, multi: bool) -> Iterator[Edge]:
+    def edges(self, engine: EdgeEngine) -> Iterator[Edge]:
         for cls in self.classes:
             for client in cls.clients:
-                yield materialize(client, self.service, self.port, cls.outcome, multi)
+                yield engine.materialize(client, self.service, self.port, cls.outcome)
+
+
+class _Slot:
+    __slots__ = ("explicit", "members", "outcome")
+
+    def __init__(self, outcome: Outcome) -> None:
+        self.outcome = outcome
+        self.members: list[Member] = []
+        self.explicit: list[Client] = []
+
+
+def _super(groups: list[ClientGroup]) -> SuperGroup:
+    sizes: dict[str, int] = {}
+    for g in groups:
+        for ns, n in g.sizes.items():
+            sizes[ns] = sizes.get(ns, 0) + n
+    return SuperGroup(tuple(groups), sizes, sum(g.total for g in groups), groups[0].sidecar)
+
+
+def super_groups(
+    engine: EdgeEngine, cluster: str, svc: MeshService
+) -> tuple[list[SuperGroup], list[ClientGroup]]:
+    """(super-groups, groups to treat one by one) for destinations in `svc`'s namespace.
+
+    Groups whose answer cannot depend on the namespace alone (port exclusions, IP ranges,
+    workload-selector DestinationRule labels, host- or port-specific Sidecar egress entries)
+    stay single."""
+    exported = engine.exported_to_others(cluster, svc)
+    key = (cluster, svc.namespace, exported)
+    cached = engine._supers.get(key)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    buckets: dict[tuple[object, ...], list[ClientGroup]] = {}
+    single: list[ClientGroup] = []
+    for g in engine.groups(cluster):
+        sidecar, excl_ports, excl_ranges, incl_ranges, _, labels = g.key
+        if not sidecar:
+            buckets.setdefault(("no-sidecar",), []).append(g)
+            continue
+        scope = engine.group_scope(cluster, g)
+        if excl_ports or excl_ranges or incl_ranges is not None or labels or scope.specific:
+            single.append(g)
+            continue
+        visible = exported and scope.sees("\0other", svc.namespace, svc.hostname, 0)
+        buckets.setdefault(("sidecar", visible, "" if visible else scope.mode), []).append(g)
+    result = ([_super(gs) for gs in buckets.values()], single)
+    engine._supers[key] = result
+    return result
 
 
 def classify(
     engine: EdgeEngine, cluster: str, svc: MeshService, port: SvcPort
 ) -> DestinationResult:
     relevant = engine._relevant_namespaces(cluster, svc)
-    per_client = engine.authz_relevance is not None
-    found: dict[int, tuple[Outcome, list[Client]]] = {}
+    slots: dict[int, _Slot] = {}
 
-    def add(outcome: Outcome, clients: tuple[Client, ...] | list[Client]) -> None:
-        slot = found.setdefault(id(outcome), (outcome, []))
-        slot[1].extend(clients)
+    def slot(outcome: Outcome) -> _Slot:
+        got = slots.get(id(outcome))
+        if got is None:
+            got = slots[id(outcome)] = _Slot(outcome)
+        return got
 
-    for group in engine.groups(cluster):
-        shared: Outcome | None = None
-        for ns, clients in group.by_namespace.items():
-            if per_client or ns in relevant:
-                for c in clients:
-                    add(engine.outcome(c, svc, port), (c,))
+    if engine.authz_relevance is not None:
+        for c in engine.clients(cluster):
+            slot(engine.outcome(c, svc, port)).explicit.append(c)
+    else:
+        supers, single = super_groups(engine, cluster, svc)
+        units = [(sg, sg.groups) for sg in supers] + [(_super([g]), (g,)) for g in single]
+        for sg, groups in units:
+            inside = [ns for ns in relevant if ns in sg.sizes]
+            for g in groups:
+                for ns in inside:
+                    for c in g.by_namespace.get(ns, ()):
+                        slot(engine.outcome(c, svc, port)).explicit.append(c)
+            if len(inside) == len(sg.sizes):
                 continue
-            if shared is None:
-                shared = engine.outcome(clients[0], svc, port)
-            add(shared, clients)
-    classes = sorted(
-        (OutcomeClass(o, tuple(cs)) for o, cs in found.values()), key=lambda c: -len(c.clients)
-    )
+            rep = next(
+                cs[0] for g in groups for ns, cs in g.by_namespace.items() if ns not in relevant
+            )
+            slot(engine.outcome(rep, svc, port)).members.append(Member(sg, frozenset(inside)))
+    classes = [
+        OutcomeClass(
+            s.outcome,
+            tuple(s.members),
+            tuple(s.explicit),
+            len(s.explicit) + sum(m.count() for m in s.members),
+        )
+        for s in slots.values()
+    ]
+    classes.sort(key=lambda c: -c.count)
     return DestinationResult(cluster, svc, port, tuple(classes))
 
 

@@ -23,7 +23,7 @@ from mtls_doctor.edges.records import Edge, Outcome
 from mtls_doctor.edges.registry import MeshService, Registry, SvcPort
 from mtls_doctor.edges.server import ServerSides
 from mtls_doctor.model.mesh import Mesh
-from mtls_doctor.semantics.destinationrule import host_matches
+from mtls_doctor.semantics.scope import CompiledScope, exported_to
 from mtls_doctor.semantics.trace import Step
 
 Destination = tuple[MeshService, SvcPort]
@@ -35,6 +35,9 @@ class ClientGroup(msgspec.Struct, frozen=True):
 
     key: tuple[Any, ...]
     by_namespace: dict[str, tuple[Client, ...]]
+    sizes: dict[str, int]
+    total: int
+    sidecar: bool
 
 
 class EdgeEngine:
@@ -56,6 +59,8 @@ class EdgeEngine:
         self._relevant_ns: dict[tuple[str, str, str], frozenset[str]] = {}
         self._selector_ns: dict[str, frozenset[str]] = {}
         self._groups: dict[str, list[ClientGroup]] = {}
+        self._scopes: dict[tuple[str, bytes | None], CompiledScope] = {}
+        self._supers: dict[tuple[str, str, bool], object] = {}
         self.evaluations = 0
 
     # -- inventory ---------------------------------------------------------------------------
@@ -96,11 +101,11 @@ class EdgeEngine:
         got = self._relevant_ns.get(key)
         if got is None:
             idx = self.mesh.clusters[cluster]
-            dr_ns = {
-                r.namespace for r in idx.dr.all if host_matches(idx.dr.hosts[id(r)], svc.hostname)
-            }
-            export = {e for e in svc.export_to if e not in (".", "*", "~")}
-            got = frozenset({svc.namespace, idx.config.root_namespace, *dr_ns, *export})
+            rules = idx.dr.matching(svc.hostname)
+            dr_ns = {r.namespace for r in rules}
+            dr_export = {e for r in rules for e in (r.obj.spec.export_to or ())}
+            export = {e for e in (*svc.export_to, *dr_export) if e not in (".", "*", "~")}
+            got = frozenset({svc.namespace, *dr_ns, *export})
             self._relevant_ns[key] = got
         return got
 
@@ -111,6 +116,38 @@ class EdgeEngine:
             got = frozenset(r.namespace for r in idx.dr.all if r.obj.spec.workload_selector)
             self._selector_ns[cluster] = got
         return got
+
+    @staticmethod
+    def sidecar_signature(client: Client) -> bytes | None:
+        """Sidecars with the same spec scope their clients the same way ("." is relative)."""
+        side = client.sidecar_resource
+        return None if side is None else msgspec.json.encode(side.obj.spec)
+
+    def _scope(self, cluster: str, client: Client) -> CompiledScope:
+        sig = self.sidecar_signature(client)
+        got = self._scopes.get((cluster, sig))
+        if got is None:
+            cfg = self.mesh.clusters[cluster].config
+            got = self._scopes[(cluster, sig)] = CompiledScope(client.sidecar_resource, cfg)
+        return got
+
+    def group_scope(self, cluster: str, group: ClientGroup) -> CompiledScope:
+        first = next(iter(group.by_namespace.values()))[0]
+        return self._scope(cluster, first)
+
+    def exported_to_others(self, cluster: str, svc: MeshService) -> bool:
+        """Whether the service is exported to namespaces it does not name (most are)."""
+        cfg = self.mesh.clusters[cluster].config
+        return exported_to(svc.namespace, svc.export_to, "\0other", cfg).visible
+
+    def _outbound_key(self, client: Client, rel_ns: str | None, svc: MeshService, port: SvcPort) -> tuple[bool, str]:  # noqa: E501
+        """(visible, outbound mode) as the shared outcome needs it."""
+        cfg = self.mesh.clusters[client.cluster].config
+        ns = rel_ns if rel_ns is not None else "\0other"  # a namespace the service does not name
+        exported = exported_to(svc.namespace, svc.export_to, ns, cfg).visible
+        scope = self._scope(client.cluster, client)
+        visible = exported and scope.sees(ns, svc.namespace, svc.hostname, port.number)
+        return visible, "" if visible else scope.mode
 
     def relative_key(self, client: Client, svc: MeshService, port: SvcPort) -> tuple[Any, ...]:
         ns = client.namespace
@@ -125,18 +162,20 @@ class EdgeEngine:
             or (client.include_ranges is not None and not _in_ranges(v, client.include_ranges))
             for v in svc.vips
         ) if client.exclude_ranges or client.include_ranges is not None else False  # fmt: skip
+        captured = client.sidecar and port.number not in client.exclude_ports and not bypass
+        outbound = (
+            self._outbound_key(client, rel_ns, svc, port) if captured and ns is not None else None
+        )
         extra = self.authz_relevance(client, svc, port) if self.authz_relevance else None
-        side = client.sidecar_resource
         return (
             client.cluster,
             client.sidecar,
-            port.number in client.exclude_ports,
-            bypass,
+            captured,
+            outbound,
             client.sends_tls,
-            None if side is None else (side.namespace, side.name),
             rel_ns,
             labels,
-            None if ns is None else "in-mesh",
+            ns is None,
             extra,
         )
 
@@ -152,9 +191,11 @@ class EdgeEngine:
         return got
 
     def edge(self, client: Client, svc: MeshService, port: SvcPort) -> Edge:
-        return materialize(
-            client, svc, port, self.outcome(client, svc, port), self.mesh.multi_cluster
-        )
+        return self.materialize(client, svc, port, self.outcome(client, svc, port))
+
+    def materialize(self, client: Client, svc: MeshService, port: SvcPort, o: Outcome) -> Edge:
+        ev = self.evaluators[client.cluster]
+        return materialize(ev, client, svc, port, o, self.mesh.multi_cluster)
 
     def all_edges(self) -> Iterator[Edge]:
         for cluster in self.mesh.clusters:
@@ -231,7 +272,7 @@ class EdgeEngine:
             outcome = ev.evaluate(client, target.svc, target.port, only=target.only)
         else:
             outcome = self.outcome(client, target.svc, target.port)
-        return materialize(client, target.svc, target.port, outcome, self.mesh.multi_cluster)
+        return self.materialize(client, target.svc, target.port, outcome)
 
     def pseudo_edges(self, cluster: str) -> Iterator[Edge]:
         """kube-apiserver → webhook services; kubelet → probed ports that are not rewritten."""
@@ -274,15 +315,20 @@ class EdgeEngine:
         )
         sel_ns = self._selector_namespaces(cluster)
         for c in self.clients(cluster):
-            side = c.sidecar_resource
             labels = tuple(sorted(c.labels.items())) if c.namespace in sel_ns else None
             key = (
                 c.sidecar, c.exclude_ports, c.exclude_ranges, c.include_ranges,
-                None if side is None else (side.namespace, side.name), labels,
+                self.sidecar_signature(c), labels,
             )  # fmt: skip
             buckets[key][c.namespace or ""].append(c)
         groups = [
-            ClientGroup(k, {ns: tuple(v) for ns, v in by_ns.items()})
+            ClientGroup(
+                k,
+                {ns: tuple(v) for ns, v in by_ns.items()},
+                {ns: len(v) for ns, v in by_ns.items()},
+                sum(len(v) for v in by_ns.values()),
+                bool(k[0]),
+            )
             for k, by_ns in buckets.items()
         ]
         self._groups[cluster] = groups
@@ -317,11 +363,10 @@ def _unrewritten_probes(w: Any) -> Iterator[tuple[int, str]]:
 
 
 def materialize(
-    client: Client, svc: MeshService, port: SvcPort, outcome: Outcome, multi: bool
+    ev: Evaluator, client: Client, svc: MeshService, port: SvcPort, outcome: Outcome, multi: bool
 ) -> Edge:
-    """The shared outcome, with the client's own step and names filled in."""
-    _, step = Evaluator.capture(client, svc, port)
-    trace = (step, *(_fill(s, client) for s in outcome.trace))
+    """The shared outcome, with the client's own steps and names filled in."""
+    trace = (*ev.client_steps(client, svc, port), *(_fill(s, client) for s in outcome.trace))
     fix = _fill_text(outcome.fix, client) if outcome.fix else None
     filled = msgspec.structs.replace(outcome, trace=trace, fix=fix)
     return Edge(

@@ -61,6 +61,8 @@ class Settings(msgspec.Struct, frozen=True):
 
 
 def _in_ranges(ip: str, ranges: tuple[str, ...]) -> bool:
+    if not ranges:
+        return False
     try:
         addr = ipaddress.ip_address(ip)
     except ValueError:
@@ -108,7 +110,7 @@ class Evaluator:
                 "bytes bypass the sidecar",
                 client.refs,
             )
-        for vip in svc.vips:
+        for vip in svc.vips if client.exclude_ranges or client.include_ranges is not None else ():
             if _in_ranges(vip, client.exclude_ranges) or (
                 client.include_ranges is not None and not _in_ranges(vip, client.include_ranges)
             ):
@@ -121,24 +123,30 @@ class Evaluator:
             "client sidecar", f"{client.name} has a sidecar: {client.sidecar_why}", client.refs
         )
 
-    def _visible(self, client: Client, svc: MeshService, port: SvcPort) -> tuple[bool, Step]:
+    def outbound(self, client: Client, svc: MeshService, port: SvcPort) -> tuple[bool, str, Step]:  # noqa: E501
+        """(visible, outbound policy, step): whether the client's sidecar has the service
+        cluster, and what it does otherwise. The step names the client's own Sidecar, so it is
+        rebuilt per client; the shared outcome keys only on the two answers."""
         assert client.namespace is not None
         exp = exported_to(svc.namespace, svc.export_to, client.namespace, self.mesh)
-        if not exp.visible:
-            return False, Step(
-                "outbound path",
-                f"{svc.display} is not in the client's registry view: {exp.why}",
-                svc.refs,
-            )
         scope = sidecar_allows(
             client.sidecar_resource, client.namespace, svc.namespace, svc.hostname, port.number
         )
-        if not scope.visible:
-            return False, Step("outbound path", scope.why, scope.resources)
-        return True, Step(
-            "outbound path",
-            f"service cluster outbound|{port.number}||{svc.hostname} ({scope.why})",
-            (*svc.refs, *scope.resources),
+        if exp.visible and scope.visible:
+            return True, "", Step(
+                "outbound path",
+                f"service cluster outbound|{port.number}||{svc.hostname} ({scope.why})",
+                (*svc.refs, *scope.resources),
+            )
+        mode, why = outbound_policy(client.sidecar_resource, self.mesh)
+        reason = (
+            f"{svc.display} is not in the client's registry view: {exp.why}"
+            if not exp.visible
+            else scope.why
+        )
+        sink = "BlackHoleCluster" if mode == "REGISTRY_ONLY" else "PassthroughCluster, no TLS"
+        return False, mode, Step(
+            "outbound path", f"{reason}; {why}: {sink}", (*svc.refs, *scope.resources)
         )
 
     def settings(self, client: Client, svc: MeshService, port: SvcPort) -> tuple[Settings, Step]:
@@ -271,9 +279,7 @@ class Evaluator:
         if s.mode in ("simple", "mutual"):
             return "app-tls", f"DestinationRule {s.mode.upper()} TLS", None
         eds = endpoint_tls_mode(s.dr, port.number)
-        if eds is not None:
-            if eds.upper() == "ISTIO_MUTUAL":
-                return "istio-mtls", "the DestinationRule's tls mode marks the endpoint mTLS", None
+        if eds is not None and eds.upper() != "ISTIO_MUTUAL":
             return (
                 base,
                 f"the DestinationRule's tls mode {eds} marks the endpoint plaintext",
@@ -284,6 +290,8 @@ class Evaluator:
             if ep.server is not None and ep.source.kind not in ("WorkloadEntry", "ServiceEntry"):
                 cause = "no-server-sidecar"
             return base, f"endpoint tlsMode {ep.tls_mode} ({ep.tls_mode_why}): plaintext", cause
+        if eds is not None:  # ISTIO_MUTUAL keeps the endpoint's tlsMode istio (it adds none)
+            return "istio-mtls", f"endpoint tlsMode istio ({ep.tls_mode_why})", None
         pa = self.reg.index.pa.mode_for(ep.namespace, ep.labels, ep.target_port)
         if pa.mode == "DISABLE":
             return (
@@ -504,6 +512,12 @@ class Evaluator:
 
     # -- the edge -----------------------------------------------------------------------------
 
+    def client_steps(self, client: Client, svc: MeshService, port: SvcPort) -> tuple[Step, ...]:
+        captured, step = self.capture(client, svc, port)
+        if not captured or svc.resolution == "direct":
+            return (step,)
+        return (step, self.outbound(client, svc, port)[2])
+
     def evaluate_direct(
         self, client: Client, svc: MeshService, ep: Endpoint, wire: Wire
     ) -> Outcome:
@@ -562,7 +576,8 @@ class Evaluator:
         self, client: Client, svc: MeshService, port: SvcPort, only: str | None = None
     ) -> Outcome:
         """The edge for every client that shares `client`'s relative key. Client-specific text
-        is left as $CLIENT, $CLIENT_NS and $CLIENT_ID; the capture step is not in the trace."""
+        is left as $CLIENT, $CLIENT_NS and $CLIENT_ID; the capture and outbound-path steps are
+        not in the trace (`client_steps` makes them per client)."""
         trace: list[Step] = []
         captured, _ = self.capture(client, svc, port)
         base = app_wire(client, port)
@@ -574,38 +589,21 @@ class Evaluator:
             )  # fmt: skip
         settings: Settings | None = None
         if captured:
-            visible, vstep = self._visible(client, svc, port)
-            trace.append(vstep)
+            visible, mode, _ = self.outbound(client, svc, port)
+            if not visible and mode == "REGISTRY_ONLY":
+                results = tuple(
+                    EndpointResult(
+                        e.address, e.workload_key, e.server_cluster, "fail", "blackholed", e.source
+                    )
+                    for e in endpoints
+                ) or (EndpointResult(None, None, None, "fail", "blackholed"),)
+                return self._summarise(client, svc, port, results, trace, None)
             if not visible:
-                mode, why = outbound_policy(client.sidecar_resource, self.mesh)
-                if mode == "REGISTRY_ONLY":
-                    trace.append(Step("outbound path", f"{why}: BlackHoleCluster", vstep.resources))
-                    results = tuple(
-                        EndpointResult(
-                            e.address,
-                            e.workload_key,
-                            e.server_cluster,
-                            "fail",
-                            "blackholed",
-                            e.source,
-                        )
-                        for e in endpoints
-                    ) or (EndpointResult(None, None, None, "fail", "blackholed"),)
-                    return self._summarise(client, svc, port, results, trace, None)
-                trace.append(
-                    Step("outbound path", f"{why}: PassthroughCluster, no TLS", vstep.resources)
-                )
                 per = [
                     self._endpoint(
-                        client,
-                        svc,
-                        port,
-                        e,
-                        base,
-                        "pass-through: the app's bytes as sent",
-                        "passthrough",
-                        None,
-                    )
+                        client, svc, port, e, base, "pass-through: the app's bytes as sent",
+                        "passthrough", None,
+                    )  # fmt: skip
                     for e in endpoints
                 ]
                 return self._summarise(client, svc, port, tuple(per), trace, None)

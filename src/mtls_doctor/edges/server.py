@@ -84,14 +84,23 @@ def _port_class(
                     kind,
                     f"Service {s.namespace}/{s.name} port {p.port}: {proto.why}",
                     (ref,),
-                    proto.app_tls,
+                    proto.app_tls or _container_port_tls(w, port),
                 )
     return (
         "passthrough",
         f"no Service of {w.key} declares port {port}: pass-through chains",
         (),
-        False,
+        _container_port_tls(w, port),
     )
+
+
+def _container_port_tls(w: Workload, port: int) -> bool:
+    """The container port's own name says the app speaks TLS there (https-*, tls-*)."""
+    for c in w.containers:
+        for p in c.ports:
+            if p.container_port == port and p.name:
+                return protocol.kube_port(p.name, None, p.protocol, port).app_tls
+    return False
 
 
 class ServerSides:

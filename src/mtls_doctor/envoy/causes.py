@@ -62,8 +62,9 @@ NEXT_STEP: dict[str, str] = {
     "xds-unreachable": "Check istiod is up and reachable on 15012 from the pod.",
     "probe-failed": "Check the probe was rewritten by injection (/app-health/...) and the app "
     "listens on the pod IP.",
-    "downstream-protocol-error": "Check what the caller sends to this port (TLS into a plaintext "
-    "HTTP port, or another protocol).",
+    "downstream-protocol-error": "Check what the caller sends to this port: a client sidecar "
+    "sending Istio mTLS into a plaintext HTTP port (PeerAuthentication DISABLE) logs exactly "
+    "this, as does a malformed request.",
     "blackholed": "Add a ServiceEntry or allow the host in the Sidecar egress "
     "(outboundTrafficPolicy REGISTRY_ONLY).",
 }
@@ -138,7 +139,7 @@ def rbac_policy(details: str | None) -> str | None:
 def classify_access(rec: AccessRecord) -> tuple[str | None, bool]:
     """(cause, relevant) for one access-log record."""
     flags, code, details = rec.response_flags, rec.response_code, rec.details
-    termination, tfr, cluster, method = rec.termination, rec.tfr, rec.upstream_cluster, rec.method
+    termination, tfr, cluster = rec.termination, rec.tfr, rec.upstream_cluster
     flag_set = set((flags or "-").split(",")) - {"-", ""}
     text = " ".join(x for x in (details, termination, tfr) if x and x != "-")
     if rbac_policy(details) is not None or rbac_policy(termination) is not None:
@@ -153,8 +154,8 @@ def classify_access(rec: AccessRecord) -> tuple[str | None, bool]:
     if "NR" in flag_set and "filter_chain_not_found" in (details or ""):
         return "no-filter-chain", True
     if "DPE" in flag_set:
-        if method in (None, "-"):
-            return "tls-to-plaintext-server", True
+        # TLS bytes into a plaintext HTTP port and a malformed request log the same line
+        # (`"- - HTTP/1.1" 400 DPE http1.codec_error`, checked with Envoy 1.40)
         return "downstream-protocol-error", True
     if tls is not None:
         return tls[0], True

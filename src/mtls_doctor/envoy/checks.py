@@ -9,6 +9,7 @@ from mtls_doctor.checks.finding import Finding, Subject
 from mtls_doctor.envoy import codes as c
 from mtls_doctor.envoy.records import InboundPort, ProxyConfig, ProxyInfo
 from mtls_doctor.envoy.secrets import valid_at
+from mtls_doctor.model.refs import Origin
 
 
 def proxy_subject(proxy: ProxyInfo, source: str) -> Subject:
@@ -34,21 +35,11 @@ def _parse_time(value: str) -> datetime | None:
 def dump_findings(config: ProxyConfig, dump_time: str | None) -> Iterator[Finding]:
     subject = proxy_subject(config.proxy, config.source)
     istio_endpoints = {e.cluster for e in config.endpoints if e.tls_mode == "istio"}
-    seen_listeners: set[str] = set()
-    for port in config.inbound:
-        if port.rejected and port.listener not in seen_listeners:
-            seen_listeners.add(port.listener)
-            yield c.EV_LISTENER_REJECTED.finding(
-                subject, origin=port.origin, listener=port.listener, details=port.rejected.strip()
-            )
+    for rejected in config.rejected:
+        yield c.EV_LISTENER_REJECTED.finding(
+            subject, origin=rejected.origin, listener=rejected.name, details=rejected.details
+        )
     for cluster in config.clusters:
-        if cluster.rejected:
-            yield c.EV_CLUSTER_REJECTED.finding(
-                subject,
-                origin=cluster.origin,
-                envoy_cluster=cluster.name,
-                details=cluster.rejected.strip(),
-            )
         if cluster.direction != "outbound":
             continue
         tls = cluster.tls
@@ -84,11 +75,14 @@ def dump_findings(config: ProxyConfig, dump_time: str | None) -> Iterator[Findin
     when = _parse_time(dump_time) if dump_time else None
     for secret in config.secrets:
         if secret.status == "WARMING":
-            yield c.EV_SECRET_WARMING.finding(subject, secret=secret.name)
+            yield c.EV_SECRET_WARMING.finding(
+                subject, origin=Origin(config.source), secret=secret.name
+            )
             continue
         if when is not None and valid_at(secret, when) is False:
             yield c.EV_SECRET_EXPIRED.finding(
                 subject,
+                origin=Origin(config.source),
                 secret=secret.name,
                 when=dump_time,
                 not_before=secret.not_before,

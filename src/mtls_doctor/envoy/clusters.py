@@ -23,9 +23,7 @@ def parse_name(name: str) -> tuple[str | None, int | None, str | None, str | Non
     return direction or None, port, subset or None, host or None
 
 
-def read_cluster(
-    cluster: dict[str, Any], origin: Origin | None, rejected: str | None = None
-) -> ClusterTLS:
+def read_cluster(cluster: dict[str, Any], origin: Origin | None) -> ClusterTLS:
     name = f.text(cluster, "name") or ""
     direction, port, subset, host = parse_name(name)
     default = read_socket(f.get(cluster, "transport_socket"))
@@ -65,22 +63,20 @@ def read_cluster(
         tls=tls,
         matches=tuple(matches),
         services=services,
-        rejected=rejected,
         origin=origin,
     )
 
 
-def iter_cluster_entries(section: dict[str, Any]) -> list[tuple[dict[str, Any], str | None]]:
-    """(cluster, rejection error) for every cluster in a ClustersConfigDump."""
-    out: list[tuple[dict[str, Any], str | None]] = []
+def iter_clusters(section: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every cluster of a ClustersConfigDump (static, active, warming).
+
+    Envoy does not keep clusters it rejected in the dump (checked with Envoy 1.40): only its
+    log says so.
+    """
+    out: list[dict[str, Any]] = []
     for key in ("static_clusters", "dynamic_active_clusters", "dynamic_warming_clusters"):
         for entry in f.arr(section, key):
             c = f.get(entry, "cluster")
             if isinstance(c, dict):
-                out.append((c, None))
-    for entry in f.arr(section, "dynamic_clusters"):
-        c = f.get(entry, "cluster")
-        err = f.obj(entry, "error_state")
-        if isinstance(c, dict):
-            out.append((c, f.text(err, "details")))
+                out.append(c)
     return out

@@ -20,16 +20,8 @@ EV_LISTENER_REJECTED = Code(
     "Fix the configuration that produced the listener (often an EnvoyFilter) and wait until "
     "`istioctl proxy-status` shows the proxy SYNCED.",
 )
-EV_CLUSTER_REJECTED = Code(
-    "EV103",
-    "cluster-rejected",
-    "error",
-    "Envoy rejected cluster {envoy_cluster}: {details}",
-    "Fix the DestinationRule or EnvoyFilter that produced the cluster and wait until "
-    "`istioctl proxy-status` shows the proxy SYNCED.",
-)
 EV_MTLS_WITHOUT_SAN = Code(
-    "EV104",
+    "EV103",
     "mtls-without-san-check",
     "warning",
     "cluster {envoy_cluster} originates Istio mTLS but checks no server SAN: any workload "
@@ -38,14 +30,14 @@ EV_MTLS_WITHOUT_SAN = Code(
     "`subjectAltNames` in the DestinationRule's tls settings.",
 )
 EV_INBOUND_PERMISSIVE = Code(
-    "EV105",
+    "EV104",
     "inbound-permissive",
     "info",
     "inbound port {port} accepts plaintext as well as mutual TLS (PERMISSIVE)",
     "Apply a STRICT PeerAuthentication for the workload once every client sends mTLS.",
 )
 EV_INBOUND_PLAINTEXT = Code(
-    "EV106",
+    "EV105",
     "inbound-plaintext-only",
     "warning",
     "inbound port {port} accepts plaintext only (DISABLE): clients that send Istio mTLS fail "
@@ -54,7 +46,7 @@ EV_INBOUND_PLAINTEXT = Code(
     "send plaintext to it.",
 )
 EV_SECRET_EXPIRED = Code(
-    "EV107",
+    "EV106",
     "proxy-certificate-expired",
     "error",
     "secret {secret} held by the proxy was not valid at the time of the dump ({when}): "
@@ -63,7 +55,7 @@ EV_SECRET_EXPIRED = Code(
     "CA's health; restart the pod if its certificate does not renew.",
 )
 EV_SECRET_WARMING = Code(
-    "EV108",
+    "EV107",
     "secret-not-delivered",
     "error",
     "secret {secret} is still WARMING: the proxy never received it over SDS, so TLS that "
@@ -71,7 +63,7 @@ EV_SECRET_WARMING = Code(
     "Read the istio-agent log of this pod for CA or SDS errors (`mtls-doctor logs`).",
 )
 EV_CLUSTER_PLAINTEXT = Code(
-    "EV109",
+    "EV108",
     "mesh-cluster-plaintext",
     "info",
     "outbound cluster {envoy_cluster} sends plaintext to every endpoint (no TLS, no auto-mTLS "
@@ -80,13 +72,57 @@ EV_CLUSTER_PLAINTEXT = Code(
     "enable auto mTLS.",
 )
 EV_INBOUND_DENY_ALL = Code(
-    "EV110",
+    "EV109",
     "inbound-deny-all",
     "warning",
     "inbound port {port} has an ALLOW RBAC filter without any policy: every "
     "{layer} request on it is denied",
     "Check the AuthorizationPolicies of the workload: an ALLOW policy whose rules cannot apply "
     "to this port (e.g. HTTP fields on a TCP port) denies everything.",
+)
+
+# --- the proxy against the semantics' predictions (envoy.compare) ---------------------------
+EV_TLS_MODE_DIFFERS = Code(
+    "EV201",
+    "proxy-tls-mode-differs",
+    "error",
+    "cluster {envoy_cluster} uses {actual} but {predicted} is predicted (from {because})",
+    "Run `istioctl proxy-status` for this pod: if it is SYNCED, the proxy follows a rule our "
+    "model lacks (report it), otherwise wait for or force the push.",
+)
+EV_SANS_DIFFER = Code(
+    "EV202",
+    "proxy-sans-differ",
+    "error",
+    "cluster {envoy_cluster} checks server SANs [{actual}] but [{predicted}] are predicted "
+    "(from {because})",
+    "Compare the service accounts of the destination's endpoints with the SANs the proxy checks "
+    "and check `istioctl proxy-status`; a stale proxy fails with SAN mismatches until it syncs.",
+)
+EV_INBOUND_MODE_DIFFERS = Code(
+    "EV203",
+    "proxy-inbound-mode-differs",
+    "error",
+    "inbound port {port} is enforced {actual} but {predicted} is configured (from {because})",
+    "Run `istioctl proxy-status` for this pod and check for PeerAuthentications with port-level "
+    "settings or selectors the proxy may not have received yet.",
+)
+EV_CLUSTER_MISSING = Code(
+    "EV204",
+    "proxy-cluster-missing",
+    "warning",
+    "the proxy has no cluster {envoy_cluster}, which is predicted (from {because})",
+    "Check the Sidecar resource's egress hosts and the destination's `exportTo`, then "
+    "`istioctl proxy-status` for a stale proxy.",
+)
+EV_INBOUND_PORT_MISSING = Code(
+    "EV205",
+    "proxy-inbound-port-missing",
+    "warning",
+    "the proxy has no inbound filter chains for port {port}, predicted {predicted} "
+    "(from {because})",
+    "Check that a Service or the Sidecar ingress declares the port and that the proxy is SYNCED "
+    "(`istioctl proxy-status`).",
 )
 
 LG_CAUSE_CODES: dict[str, Code] = {
@@ -147,7 +183,7 @@ LG_CAUSE_CODES: dict[str, Code] = {
         "LG107",
         "log-authz-denied",
         "warning",
-        "{count} request(s) to {target} were denied by authorization{policy}",
+        "{count} request(s) for {target} were denied by authorization{policy}",
         "Read the named AuthorizationPolicy and check the client's identity and the request "
         "against its rules.",
     ),
@@ -213,7 +249,7 @@ LG_CAUSE_CODES: dict[str, Code] = {
         "LG115",
         "log-blackholed",
         "error",
-        "{count} request(s) to {target} were sent to the BlackHoleCluster (REGISTRY_ONLY)",
+        "{count} request(s) in {target} were sent to the BlackHoleCluster (REGISTRY_ONLY)",
         "Add a ServiceEntry for the destination or allow it in the Sidecar egress hosts.",
     ),
     "probe-failed": Code(
@@ -254,7 +290,6 @@ LG_CAUSE_CODES: dict[str, Code] = {
 CODES: tuple[Code, ...] = (
     EV_LEGACY_DUMP,
     EV_LISTENER_REJECTED,
-    EV_CLUSTER_REJECTED,
     EV_MTLS_WITHOUT_SAN,
     EV_INBOUND_PERMISSIVE,
     EV_INBOUND_PLAINTEXT,
@@ -262,5 +297,10 @@ CODES: tuple[Code, ...] = (
     EV_SECRET_WARMING,
     EV_CLUSTER_PLAINTEXT,
     EV_INBOUND_DENY_ALL,
+    EV_TLS_MODE_DIFFERS,
+    EV_SANS_DIFFER,
+    EV_INBOUND_MODE_DIFFERS,
+    EV_CLUSTER_MISSING,
+    EV_INBOUND_PORT_MISSING,
     *LG_CAUSE_CODES.values(),
 )

@@ -22,7 +22,7 @@ import yaml
 
 from mtls_doctor.envoy import fields as f
 from mtls_doctor.envoy.checks import dump_findings
-from mtls_doctor.envoy.clusters import iter_cluster_entries, read_cluster
+from mtls_doctor.envoy.clusters import iter_clusters, read_cluster
 from mtls_doctor.envoy.endpoints import iter_assignments, read_assignment
 from mtls_doctor.envoy.listeners import is_inbound, iter_listener_entries, read_inbound
 from mtls_doctor.envoy.records import (
@@ -31,6 +31,7 @@ from mtls_doctor.envoy.records import (
     InboundPort,
     ProxyConfig,
     ProxyInfo,
+    Rejected,
 )
 from mtls_doctor.envoy.secrets import read_secrets
 from mtls_doctor.envoy.truncated import repair
@@ -102,6 +103,7 @@ def read_dump(data: bytes, source: str) -> ProxyConfig:
     lines = _Lines(data)
     clusters = _clusters(sections.get("clusters"), source, lines)
     inbound = _inbound(sections.get("listeners"), source, lines)
+    rejected = _rejected(sections.get("listeners"), source, lines)
     endpoints = _endpoints(sections.get("endpoints"), sections.get("clusters"))
     secrets = tuple(read_secrets(sections["secrets"])) if sections.get("secrets") else ()
     config = ProxyConfig(
@@ -112,6 +114,7 @@ def read_dump(data: bytes, source: str) -> ProxyConfig:
         inbound=inbound,
         endpoints=endpoints,
         secrets=secrets,
+        rejected=rejected,
         problems=tuple(problems),
     )
     dump_time = _dump_time(sections)
@@ -127,7 +130,7 @@ def _decode(data: bytes, source: str) -> tuple[Any, list[InputProblem]]:
         if head and head not in (b"{", b"["):
             try:
                 loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-                doc = yaml.load(data, Loader=loader)  # noqa: S506 - a safe loader
+                doc = yaml.load(data, Loader=loader)  # a safe loader
             except yaml.YAMLError:
                 doc = None
             if isinstance(doc, (dict, list)):
@@ -269,9 +272,9 @@ def _clusters(section: Any, source: str, lines: _Lines) -> tuple[ClusterTLS, ...
     if not isinstance(section, dict):
         return ()
     out: list[ClusterTLS] = []
-    for cluster, rejected in iter_cluster_entries(section):
+    for cluster in iter_clusters(section):
         name = f.text(cluster, "name") or ""
-        out.append(read_cluster(cluster, Origin(source, lines.line_of(name)), rejected))
+        out.append(read_cluster(cluster, Origin(source, lines.line_of(name))))
     return tuple(out)
 
 
@@ -286,6 +289,18 @@ def _inbound(section: Any, source: str, lines: _Lines) -> tuple[InboundPort, ...
     return tuple(out)
 
 
+def _rejected(section: Any, source: str, lines: _Lines) -> tuple[Rejected, ...]:
+    if not isinstance(section, dict):
+        return ()
+    out: list[Rejected] = []
+    for listener, details in iter_listener_entries(section):
+        if details:
+            name = f.text(listener, "name") or ""
+            origin = Origin(source, lines.line_of(name))
+            out.append(Rejected("listener", name, details.strip(), origin))
+    return tuple(out)
+
+
 def _endpoints(section: Any, clusters: Any) -> tuple[EndpointInfo, ...]:
     out: list[EndpointInfo] = []
     seen: set[str] = set()
@@ -294,7 +309,7 @@ def _endpoints(section: Any, clusters: Any) -> tuple[EndpointInfo, ...]:
             seen.add(f.text(cla, "cluster_name") or "")
             out.extend(read_assignment(cla))
     if isinstance(clusters, dict):  # STATIC clusters carry their endpoints inline
-        for cluster, _ in iter_cluster_entries(clusters):
+        for cluster in iter_clusters(clusters):
             cla = f.obj(cluster, "load_assignment")
             name = f.text(cluster, "name") or ""
             if cla and name not in seen:

@@ -49,7 +49,6 @@ def _facts(c: ClusterTLS) -> dict[str, object]:
         "TLS min version": t.min_version if t else None,
         "TLS max version": t.max_version if t else None,
         "discovery type": c.discovery_type,
-        "rejected by Envoy": c.rejected,
     }
 
 

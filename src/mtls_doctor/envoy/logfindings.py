@@ -12,7 +12,9 @@ from mtls_doctor.model.refs import Origin
 
 
 def _target(e: LogEvent) -> str:
-    return e.upstream_cluster or e.source
+    if e.upstream_cluster and e.upstream_cluster != "BlackHoleCluster":
+        return e.upstream_cluster
+    return e.source
 
 
 def _subject(e: LogEvent) -> Subject:

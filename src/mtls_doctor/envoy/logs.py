@@ -209,9 +209,9 @@ def _from_debug(source: str, lineno: int, component: str, body: str) -> LogEvent
         )
     if "no matching filter chain found" in body:
         return _event(source, lineno, "no-filter-chain", body, kind="debug", connection=conn)
-    if "dispatch error" in body and "NO_REQUEST_LINE" in body:
+    if "dispatch error" in body:  # TLS bytes into plaintext HTTP look like any bad request
         return _event(
-            source, lineno, "tls-to-plaintext-server", body, kind="debug", connection=conn
+            source, lineno, "downstream-protocol-error", body, kind="debug", connection=conn
         )
     if component == "config" and "gRPC config stream closed" in body:
         cause = "sds-failure" if "StreamSecrets" in body or "secret" in body else "xds-unreachable"

@@ -77,7 +77,6 @@ class ClusterTLS(msgspec.Struct, frozen=True):
     tls: TlsSettings | None
     matches: tuple[SocketMatch, ...] = ()
     services: tuple[str, ...] = ()  # hosts from Istio's cluster metadata
-    rejected: str | None = None  # Envoy's error when it refused this cluster
     origin: Origin | None = None
 
 
@@ -147,6 +146,15 @@ class SecretInfo(msgspec.Struct, frozen=True):
     error: str | None = None
 
 
+class Rejected(msgspec.Struct, frozen=True):
+    """A resource Envoy refused (a listener's `error_state`): what it runs without."""
+
+    kind: str  # listener
+    name: str
+    details: str
+    origin: Origin | None = None
+
+
 class ProxyInfo(msgspec.Struct, frozen=True):
     node_id: str | None = None
     kind: str | None = None  # sidecar, router (gateway), waypoint
@@ -172,6 +180,7 @@ class ProxyConfig(msgspec.Struct, frozen=True):
     inbound: tuple[InboundPort, ...] = ()
     endpoints: tuple[EndpointInfo, ...] = ()
     secrets: tuple[SecretInfo, ...] = ()
+    rejected: tuple[Rejected, ...] = ()
     legacy: bool = False  # an Envoy v2 API dump (Istio <= 1.6): recognised, not analysed
     findings: tuple[Finding, ...] = ()
     problems: tuple[InputProblem, ...] = ()

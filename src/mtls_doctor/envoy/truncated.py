@@ -47,9 +47,13 @@ def repair(data: bytes) -> bytes | None:
             if not stack:
                 return None
             stack.pop()
-        elif byte == _COMMA and stack and stack[-1] == ord("]"):
-            if len(stack) in (depth_wanted, 2 if depth_wanted == 4 else -1):
-                best = (i, list(stack))
+        elif (
+            byte == _COMMA
+            and stack
+            and stack[-1] == ord("]")
+            and len(stack) in (depth_wanted, 2 if depth_wanted == 4 else -1)
+        ):
+            best = (i, list(stack))
     if best is None:
         return None
     cut, open_stack = best

@@ -2,10 +2,10 @@
 
 Standard library only, so that `--keep` can copy this file next to the configs and `replay.sh`
 can run it with any Python 3. The server answers HTTP requests and a one-line TCP protocol
-(a `{"lab-ping": ...}` line → `LAB-PONG {json}`), optionally under its own TLS, and reports what it saw: whether
-TLS reached it, the XFCC header the sidecar added, the path. The client sends one request the way
-the calling app would: plaintext HTTP, a plaintext TCP line, or HTTPS (app TLS, no client
-certificate, no server verification, like `curl -k`).
+(a `{"lab-ping": ...}` line → `LAB-PONG {json}`), optionally under its own TLS, and reports what
+it saw: whether TLS reached it, the XFCC header the sidecar added, the path. The client sends one
+request the way the calling app would: plaintext HTTP, a plaintext TCP line, or HTTPS (app TLS,
+no client certificate, no server verification, like `curl -k`).
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ class EchoApp:
             conn = tls
             info.update(tls=True, tls_version=tls.version(), alpn=tls.selected_alpn_protocol())
         try:
-            data = _read_head(conn, stop_on_tls=ctx is None)
+            data = _read_head(conn)
         except (OSError, ssl.SSLError) as exc:
             self.records.append({"event": "read-failed", "error": str(exc), **info})
             return
@@ -135,15 +135,16 @@ class EchoApp:
             conn.close()
 
 
-def _read_head(conn: socket.socket, *, stop_on_tls: bool) -> bytes:
-    """Read until the end of the HTTP head / first line, EOF, or (plaintext app) TLS bytes."""
+def _read_head(conn: socket.socket) -> bytes:
+    """Read until the end of the HTTP head / first line, EOF, or TLS bytes where the app's
+    plaintext layer expects a request (a TLS record starts with 0x16)."""
     buf = b""
     while len(buf) < READ_LIMIT:
         chunk = conn.recv(4096)
         if not chunk:
             break
         buf += chunk
-        if stop_on_tls and buf[:1] == b"\x16":
+        if buf[:1] == b"\x16":
             break
         if buf.startswith(TCP_PING) and b"\n" in buf:
             break
@@ -161,7 +162,9 @@ def _parse_headers(raw: bytes) -> dict[str, str]:
     return headers
 
 
-def send(port: int, protocol: str, host: str, path: str = "/lab", timeout: float = 5.0) -> ClientResult:
+def send(
+    port: int, protocol: str, host: str, path: str = "/lab", timeout: float = 5.0
+) -> ClientResult:
     """Send one request to 127.0.0.1:`port` as the calling app would; never raises for I/O."""
     try:
         sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)

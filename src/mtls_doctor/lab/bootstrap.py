@@ -151,9 +151,7 @@ def server_bootstrap(case: LabCase, ports: Ports) -> Json:
             "PERMISSIVE": [
                 http_chain("permissive-mtls-http", alpn(tls_m, ec.MTLS_HTTP_ALPNS), tls=True),
                 http_chain("permissive-plaintext-http", http_raw, tls=False),
-                tcp_chain(
-                    "permissive-mtls-tcp", alpn(tls_m, ec.MTLS_TCP_WITH_MXC_ALPNS), tls=True
-                ),
+                tcp_chain("permissive-mtls-tcp", alpn(tls_m, ec.MTLS_TCP_WITH_MXC_ALPNS), tls=True),
                 tcp_chain("permissive-plaintext-tcp", raw_m, tls=False),
                 tcp_chain("permissive-tls-passthrough", tls_m, tls=False),
             ],
@@ -288,7 +286,11 @@ def _service_cluster(case: LabCase, name: str, port: int, *, http: bool) -> Json
             extra["transport_socket"] = socket
         else:
             extra["transport_socket_matches"] = [
-                {"name": "tlsMode-istio", "match": {"tlsMode": "istio"}, "transport_socket": socket},
+                {
+                    "name": "tlsMode-istio",
+                    "match": {"tlsMode": "istio"},
+                    "transport_socket": socket,
+                },
                 {"name": "tlsMode-disabled", "match": {}, "transport_socket": ec.RAW_BUFFER_SOCKET},
             ]
             if tls.endpoint_tls_mode == "istio":
@@ -338,7 +340,8 @@ def _simple_tls(tls: SimpleTls, *, http: bool) -> Json:
         # istiod sets auto_sni (and auto_san_validation without SANs) for SIMPLE with no sni.
         extra["typed_extension_protocol_options"] = {
             "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
-                "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                "@type": "type.googleapis.com/"
+                "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
                 "upstream_http_protocol_options": {
                     "auto_sni": True,
                     "auto_san_validation": not tls.sans and tls.ca != "skip",

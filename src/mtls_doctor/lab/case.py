@@ -1,4 +1,4 @@
-"""What the lab replays: a plain description of what istiod would configure on each side of one edge.
+"""What the lab replays: a plain description of what istiod would configure on each side of an edge.
 
 A `LabCase` is filled by whoever predicts the edge (the edge engine, a test, a hand-written YAML
 file). It depends on nothing else in the package: the lab turns it into certificates, Envoy
@@ -45,7 +45,9 @@ class IstioMutual(
     alpn: tuple[str, ...] = ISTIO_ALPN
 
 
-class AutoMtls(msgspec.Struct, frozen=True, tag="auto", tag_field="mode", forbid_unknown_fields=True):
+class AutoMtls(
+    msgspec.Struct, frozen=True, tag="auto", tag_field="mode", forbid_unknown_fields=True
+):
     """Auto mTLS: `transport_socket_matches` on the endpoint's `tlsMode` metadata."""
 
     endpoint_tls_mode: Literal["istio", "disabled"]
@@ -54,7 +56,9 @@ class AutoMtls(msgspec.Struct, frozen=True, tag="auto", tag_field="mode", forbid
     alpn: tuple[str, ...] = ISTIO_ALPN
 
 
-class SimpleTls(msgspec.Struct, frozen=True, tag="simple", tag_field="mode", forbid_unknown_fields=True):
+class SimpleTls(
+    msgspec.Struct, frozen=True, tag="simple", tag_field="mode", forbid_unknown_fields=True
+):
     """A DestinationRule SIMPLE: one-way TLS, no client certificate.
 
     `ca`: "system" (the OS store, which never holds a mesh root), "mesh" (the client's mesh root

@@ -13,7 +13,9 @@ LOOPBACK = "127.0.0.1"
 _T = "type.googleapis.com/"
 TLS_INSPECTOR: Json = {
     "name": "envoy.filters.listener.tls_inspector",
-    "typed_config": {"@type": _T + "envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector"},
+    "typed_config": {
+        "@type": _T + "envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector"
+    },
 }
 HTTP_INSPECTOR: Json = {
     "name": "envoy.filters.listener.http_inspector",
@@ -27,7 +29,13 @@ TLS_PARAMS: Json = {
 }
 
 # istiod's ALPN sets (pilot/pkg/networking/core/listener.go).
-ALL_ISTIO_MTLS_ALPNS = ["istio", "istio-peer-exchange", "istio-http/1.0", "istio-http/1.1", "istio-h2"]
+ALL_ISTIO_MTLS_ALPNS = [
+    "istio",
+    "istio-peer-exchange",
+    "istio-http/1.0",
+    "istio-http/1.1",
+    "istio-h2",
+]
 MTLS_HTTP_ALPNS = ["istio-http/1.0", "istio-http/1.1", "istio-h2"]
 MTLS_TCP_WITH_MXC_ALPNS = ["istio-peer-exchange", "istio"]
 PLAINTEXT_HTTP_ALPNS = ["http/1.1", "h2c"]
@@ -101,9 +109,7 @@ def tls_socket(context_type: str, context: Json) -> Json:
 
 RAW_BUFFER_SOCKET: Json = {
     "name": "envoy.transport_sockets.raw_buffer",
-    "typed_config": {
-        "@type": _T + "envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer"
-    },
+    "typed_config": {"@type": _T + "envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer"},
 }
 
 
@@ -172,7 +178,10 @@ def _principal(match: PrincipalMatch) -> Json:
 
 def _policy(policy: RbacPolicy) -> Json:
     if policy.never:  # istiod's rbacPolicyMatchNever
-        return {"permissions": [{"not_rule": {"any": True}}], "principals": [{"not_id": {"any": True}}]}
+        return {
+            "permissions": [{"not_rule": {"any": True}}],
+            "principals": [{"not_id": {"any": True}}],
+        }
     ids: list[Json] = []
     if policy.principals:
         ids.append({"or_ids": {"ids": [_principal(p) for p in policy.principals]}})

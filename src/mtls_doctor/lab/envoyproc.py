@@ -81,7 +81,9 @@ def find_envoy() -> tuple[Path, str]:
             continue
         if done.returncode == 0 and "version" in done.stdout:
             return binary, done.stdout.strip().split("version:", 1)[-1].strip()
-        reasons.append(f"{binary}: exit {done.returncode}: {(done.stderr or done.stdout).strip()[:200]}")
+        reasons.append(
+            f"{binary}: exit {done.returncode}: {(done.stderr or done.stdout).strip()[:200]}"
+        )
     raise LabUnavailable("envoy cannot run here: " + "; ".join(reasons))
 
 
@@ -108,7 +110,7 @@ def envoy_command(binary: Path, config: str, log_path: str) -> list[str]:
 
 def start(cmd: list[str], cwd: Path, stdout_path: Path) -> subprocess.Popen[bytes]:
     with stdout_path.open("wb") as out:
-        return subprocess.Popen(  # noqa: S603 - our own binary and arguments
+        return subprocess.Popen(
             cmd,
             cwd=cwd,
             stdin=subprocess.DEVNULL,
@@ -118,7 +120,9 @@ def start(cmd: list[str], cwd: Path, stdout_path: Path) -> subprocess.Popen[byte
         )
 
 
-def wait_ready(procs: dict[str, tuple[subprocess.Popen[bytes], int]], timeout: float = 15.0) -> None:
+def wait_ready(
+    procs: dict[str, tuple[subprocess.Popen[bytes], int]], timeout: float = 15.0
+) -> None:
     """Poll each admin `/ready` until it answers 200; raise LabError if one exits or hangs."""
     deadline = time.monotonic() + timeout
     pending = dict(procs)

@@ -20,9 +20,10 @@ def write_replay_script(
     (lab_dir / "case.yaml").write_bytes(encode_case(case))
     shutil.copyfile(apps.__file__, lab_dir / "apps.py")
     tls_args = " --cert certs/app.crt --key certs/app.key" if case.server.app_tls else ""
+    who = "client sidecar" if case.client.sidecar else "no client sidecar"
     lines = [
         "#!/bin/sh",
-        f"# Replays lab case {case.name!r}: {case.client.sidecar and 'client sidecar' or 'no client sidecar'}"
+        f"# Replays lab case {case.name!r}: {who}"
         f" -> {case.host}:{case.port} ({case.port_class} port, server mode {case.server.mode}).",
         "# Uses the same 127.0.0.1 ports as the original run; they must be free.",
         "# ENVOY overrides the Envoy binary; PYTHON the interpreter for the apps.",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import msgspec
 
-_HEAD = re.compile(r'^\[(?P<tag>[^\]]+)\] \[(?P<time>[^\]]*)\] (?P<rest>.*)$')
+_HEAD = re.compile(r"^\[(?P<tag>[^\]]+)\] \[(?P<time>[^\]]*)\] (?P<rest>.*)$")
 _REQUEST = re.compile(r'^"(?P<method>\S*) (?P<path>\S*) (?P<proto>\S*)" (?P<code>\d+) (?P<kv>.*)$')
 _KV = re.compile(r'(\w+)=(?:"([^"]*)"|(\S*))')
 

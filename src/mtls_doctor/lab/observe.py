@@ -155,6 +155,8 @@ def _failure_cause(run: LabRun, obs: Observation) -> tuple[str | None, str]:
         if app_tls:
             return "app-tls-on-http-port", "server sidecar found no filter chain for the app's TLS"
         return None, "server sidecar found no filter chain for TLS without an Istio ALPN"
+    if protocol_error and not app_tls and "tls-on-plaintext-app" not in events:
+        return None, "bytes that are not HTTP met the server's HTTP parser"
     if protocol_error or "tls-on-plaintext-app" in events:
         if app_tls and not _client_wrapped(run):
             return "app-tls-on-http-port", "TLS from the app met a plaintext HTTP parser"
@@ -176,10 +178,14 @@ def _unprotected_mechanism(run: LabRun, verdict: str) -> Outcome:
     no_server = not run.server_sidecar
     plain_causes: set[str | None] = set()
     if not run.client_sidecar:
-        return _tls_or_plain(verdict, "no-client-sidecar", "the client has no sidecar", {"no-client-sidecar"})
+        return _tls_or_plain(
+            verdict, "no-client-sidecar", "the client has no sidecar", {"no-client-sidecar"}
+        )
     cluster = next((ln.get("cluster") for ln in run.client_lines if ln.get("cluster")), None)
     if cluster == PASSTHROUGH:
-        return _tls_or_plain(verdict, "passthrough", "client sidecar used PassthroughCluster", {"passthrough"})
+        return _tls_or_plain(
+            verdict, "passthrough", "client sidecar used PassthroughCluster", {"passthrough"}
+        )
     tls = run.case.client.cluster_tls
     if isinstance(tls, SimpleTls):
         return Outcome(verdict, None, "client sidecar originated non-Istio TLS", (None,))
@@ -202,8 +208,10 @@ def _unprotected_mechanism(run: LabRun, verdict: str) -> Outcome:
     return _tls_or_plain(verdict, None, mechanism, plain_causes)
 
 
-def _tls_or_plain(verdict: str, cause: str | None, mechanism: str, causes: set[str]) -> Outcome:
-    consistent: tuple[str | None, ...] = tuple(sorted(causes))
+def _tls_or_plain(
+    verdict: str, cause: str | None, mechanism: str, causes: set[str | None]
+) -> Outcome:
+    consistent: tuple[str | None, ...] = tuple(sorted(causes, key=lambda c: c or ""))
     if verdict == "tls":
         consistent = (None, *consistent)
     return Outcome(verdict, cause if verdict == "plaintext" else None, mechanism, consistent)
@@ -222,7 +230,9 @@ def classify(run: LabRun, obs: Observation | None = None) -> Outcome:
             and server_req.get("dn_peer") is not None
         )
         if terminated:
-            return Outcome("mtls", None, "server sidecar terminated Istio mTLS with a verified peer")
+            return Outcome(
+                "mtls", None, "server sidecar terminated Istio mTLS with a verified peer"
+            )
         verdict = "tls" if obs.app_saw_tls else "plaintext"
         return _unprotected_mechanism(run, verdict)
     cause, mechanism = _failure_cause(run, obs)

@@ -8,6 +8,7 @@ a fresh temporary directory with mode 0700 that is removed at the end.
 from __future__ import annotations
 
 import contextlib
+import errno
 import shutil
 import socket
 import subprocess
@@ -22,7 +23,14 @@ import msgspec
 from mtls_doctor.lab import bootstrap as bs
 from mtls_doctor.lab.apps import ClientResult, EchoApp, send
 from mtls_doctor.lab.case import LabCase, SimpleTls
-from mtls_doctor.lab.envoyproc import envoy_command, find_envoy, start, stop, wait_ready
+from mtls_doctor.lab.envoyproc import (
+    LabError,
+    envoy_command,
+    find_envoy,
+    start,
+    stop,
+    wait_ready,
+)
 from mtls_doctor.lab.logs import LogLine, evidence, read_access_log
 from mtls_doctor.lab.pki import LabPki, make_private_dir
 
@@ -78,13 +86,17 @@ def prepare(case: LabCase, lab_dir: Path, ports: bs.Ports) -> dict[str, str]:
     configs: dict[str, str] = {}
     if case.server_proxied:
         srv = case.server
-        pki.workload("server", srv.identity or FALLBACK_IDENTITY, srv.root, expired=srv.cert_expired)
+        pki.workload(
+            "server", srv.identity or FALLBACK_IDENTITY, srv.root, expired=srv.cert_expired
+        )
         pki.bundle("server-roots", [srv.root, *srv.trusts])
         (lab_dir / "server.yaml").write_text(bs.dump(bs.server_bootstrap(case, ports)))
         configs["server"] = "server.yaml"
     if case.client.sidecar:
         cli = case.client
-        pki.workload("client", cli.identity or FALLBACK_IDENTITY, cli.root, expired=cli.cert_expired)
+        pki.workload(
+            "client", cli.identity or FALLBACK_IDENTITY, cli.root, expired=cli.cert_expired
+        )
         pki.bundle("client-roots", [cli.root, *cli.trusts])
         if isinstance(cli.cluster_tls, SimpleTls) and cli.cluster_tls.ca == "system":
             # Stands in for the OS trust store, which never holds a mesh root.
@@ -96,15 +108,54 @@ def prepare(case: LabCase, lab_dir: Path, ports: bs.Ports) -> dict[str, str]:
     return configs
 
 
+def _log_tails(lab_dir: Path, sides: list[str], lines: int = 5) -> str:
+    out: list[str] = []
+    for side in sides:
+        for name in (f"logs/{side}-stdout.log", f"logs/{side}-envoy.log"):
+            path = lab_dir / name
+            if path.exists():
+                tail = path.read_text("utf-8", "replace").strip().splitlines()[-lines:]
+                out += [f"{side}: {line}" for line in tail]
+    return "\n".join(out)
+
+
+class PortClash(LabError):
+    """A port chosen as free was taken before Envoy or the app could bind it."""
+
+
 def replay(case: LabCase, *, keep: Path | None = None) -> LabRun:
-    """Run the case through real Envoy and return what was observed."""
+    """Run the case through real Envoy and return what was observed.
+
+    Without `keep` the lab directory is a fresh 0700 temporary directory, removed at the end
+    whatever happens. A port taken between choosing and binding it (another process on the
+    machine) gets one retry with new ports.
+    """
     t0 = time.monotonic()
     binary, version = find_envoy()
     if keep is not None:
-        lab_dir = make_private_dir(keep)
+        lab_dir = keep
+        if not keep.exists():
+            make_private_dir(keep)
     else:
         lab_dir = Path(tempfile.mkdtemp(prefix="mtls-doctor-lab-"))
         lab_dir.chmod(0o700)
+    try:
+        for attempt in range(2):
+            shutil.rmtree(lab_dir / "logs", ignore_errors=True)
+            try:
+                return _attempt(case, lab_dir, binary, version, keep, t0)
+            except PortClash:
+                if attempt == 1:
+                    raise
+        raise AssertionError("unreachable")
+    finally:
+        if keep is None:
+            shutil.rmtree(lab_dir, ignore_errors=True)
+
+
+def _attempt(
+    case: LabCase, lab_dir: Path, binary: Path, version: str, keep: Path | None, t0: float
+) -> LabRun:
     procs: dict[str, subprocess.Popen[bytes]] = {}
     exit_codes: dict[str, int] = {}
     app: EchoApp | None = None
@@ -116,12 +167,22 @@ def replay(case: LabCase, *, keep: Path | None = None) -> LabRun:
             str(lab_dir / "certs/app.crt") if case.server.app_tls else None,
             str(lab_dir / "certs/app.key") if case.server.app_tls else None,
         )
-        app.start()
+        try:
+            app.start()
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortClash(f"app port {ports.app} taken") from exc
+            raise
         admin = {"server": ports.server_admin, "client": ports.client_admin}
         for side, config in configs.items():
             cmd = envoy_command(binary, config, f"logs/{side}-envoy.log")
             procs[side] = start(cmd, lab_dir, lab_dir / f"logs/{side}-stdout.log")
-        wait_ready({side: (proc, admin[side]) for side, proc in procs.items()})
+        try:
+            wait_ready({side: (proc, admin[side]) for side, proc in procs.items()})
+        except LabError as exc:
+            tails = _log_tails(lab_dir, list(procs))
+            kind = PortClash if "Address already in use" in tails else LabError
+            raise kind(f"{exc}\n{tails}") from None
         if case.client.sidecar:
             dialled = ports.client_listener
         elif case.server_proxied:
@@ -166,5 +227,3 @@ def replay(case: LabCase, *, keep: Path | None = None) -> LabRun:
                 stop(proc)
         if app is not None:
             app.stop()
-        if keep is None:
-            shutil.rmtree(lab_dir, ignore_errors=True)

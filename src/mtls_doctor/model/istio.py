@@ -22,7 +22,7 @@ class MTLS(_S, frozen=True):
 class PeerAuthenticationSpec(_S, frozen=True):
     selector: WorkloadSelector | None = None
     mtls: MTLS | None = None
-    port_level_mtls: dict[str, MTLS] = {}
+    port_level_mtls: dict[int, MTLS] = {}
 
 
 class PeerAuthentication(_S, frozen=True, tag="PeerAuthentication", tag_field="kind"):

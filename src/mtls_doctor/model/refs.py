@@ -26,6 +26,9 @@ class ResourceRef(msgspec.Struct, frozen=True):
 
     @property
     def key(self) -> str:
+        """`Kind/namespace/name`, or `Kind/name` for cluster-scoped objects."""
+        if not self.namespace:
+            return f"{self.kind}/{self.name}"
         return f"{self.kind}/{self.namespace}/{self.name}"
 
     def __str__(self) -> str:

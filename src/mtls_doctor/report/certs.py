@@ -19,8 +19,11 @@ def finding_json(f: Finding) -> dict[str, Any]:
     out: dict[str, Any] = {
         "code": f.code,
         "level": f.level,
-        "subject": {"kind": f.subject.kind, "namespace": f.subject.namespace,
-                    "name": f.subject.name},
+        "subject": {
+            "kind": f.subject.kind,
+            "namespace": f.subject.namespace,
+            "name": f.subject.name,
+        },
         "message": f.message,
         "fix": f.fix,
     }
@@ -104,10 +107,17 @@ def _table(rows: list[tuple[str, ...]]) -> list[str]:
 def render_text(report: CertReport) -> str:
     lines: list[str] = []
     if report.certificates:
-        rows = [_HEADERS]
+        rows: list[tuple[str, ...]] = [_HEADERS]
         rows.extend(
-            (v.source, v.kind, _identity(v), v.not_after, _state(v), v.chain_status,
-             v.fingerprint_sha256[:16])
+            (
+                v.source,
+                v.kind,
+                _identity(v),
+                v.not_after,
+                _state(v),
+                v.chain_status,
+                v.fingerprint_sha256[:16],
+            )
             for v in report.certificates
         )
         lines.extend(_table(rows))
@@ -122,8 +132,10 @@ def render_text(report: CertReport) -> str:
             lines.append(f"        fix: {f.fix}")
     else:
         lines.append("no certificate findings")
-    counts = {lvl: sum(1 for f in report.findings if f.level == lvl)
-              for lvl in ("error", "warning", "info")}
+    counts = {
+        lvl: sum(1 for f in report.findings if f.level == lvl)
+        for lvl in ("error", "warning", "info")
+    }
     lines.append("")
     lines.append(
         f"{len(report.certificates)} certificate(s); {counts['error']} error(s), "

@@ -77,33 +77,29 @@ def problem_dict(p: InputProblem) -> dict[str, Any]:
     return {"file": p.origin.file, "line": p.origin.line, "level": p.level, "message": p.message}
 
 
-def _namespaces_of(result: DestinationResult) -> dict[str, int]:
-    counts: Counter[str] = Counter()
-    for cls in result.classes:
-        for c in cls.clients:
-            counts[c.namespace or ""] += 1
-    return dict(counts)
-
-
-def destination_dict(result: DestinationResult, multi: bool) -> dict[str, Any]:
-    """The grouped form for large meshes: a default outcome plus exceptions."""
+def destination_dict(
+    result: DestinationResult, multi: bool, namespace_sizes: dict[str, int]
+) -> dict[str, Any]:
+    """The grouped form for large meshes: a default outcome plus exceptions. An exception names
+    `ns/*` when it holds every client of that namespace (`namespace_sizes`: clients per
+    namespace of the viewing cluster)."""
     default = result.classes[0] if result.classes else None
-    totals = _namespaces_of(result)
     exceptions = []
     for cls in result.classes[1:]:
-        per_ns: Counter[str] = Counter(c.namespace or "" for c in cls.clients)
+        clients = cls.clients
+        per_ns: Counter[str] = Counter(c.namespace or "" for c in clients)
         names: list[str] = []
         for ns, n in sorted(per_ns.items()):
-            if ns and n == totals.get(ns) and n > 1:
+            if ns and n == namespace_sizes.get(ns) and n > 1:
                 names.append(f"{ns}/*")
             else:
-                names.extend(c.name for c in cls.clients if (c.namespace or "") == ns)
+                names.extend(c.name for c in clients if (c.namespace or "") == ns)
         exceptions.append(
             {"from": names, "verdict": cls.outcome.verdict, "cause": cls.outcome.cause}
         )
     counts: Counter[str] = Counter()
     for cls in result.classes:
-        counts[cls.outcome.verdict] += len(cls.clients)
+        counts[cls.outcome.verdict] += cls.count
     d: dict[str, Any] = {"to": result.to}
     if multi:
         d["cluster"] = result.cluster
@@ -121,6 +117,7 @@ def render(
     *,
     edges: Iterable[Edge] | None,
     destinations: Iterable[DestinationResult] | None,
+    namespace_sizes: dict[str, dict[str, int]] | None = None,
     findings: Iterable[Finding],
     problems: Iterable[InputProblem],
     multi: bool,
@@ -130,7 +127,10 @@ def render(
     if edges is not None:
         doc["edges"] = [edge_dict(e) for e in edges]
     if destinations is not None:
-        doc["destinations"] = [destination_dict(r, multi) for r in destinations]
+        sizes = namespace_sizes or {}
+        doc["destinations"] = [
+            destination_dict(r, multi, sizes.get(r.cluster, {})) for r in destinations
+        ]
     doc["findings"] = [finding_dict(f) for f in findings]
     doc["problems"] = [problem_dict(p) for p in problems]
     if summary is not None:

@@ -86,7 +86,6 @@ def cluster_json(c: ClusterTLS, source: str) -> dict[str, Any]:
         "transport_socket_matches": [
             {"name": m.name, "match": dict(m.match), "tls_mode": m.tls.mode} for m in c.matches
         ],
-        "rejected": c.rejected,
         "origin": str(c.origin) if c.origin else None,
     }
 
@@ -162,8 +161,6 @@ def _cluster_table(config: ProxyConfig, show_all: bool) -> Table | None:
         mode = _MODE_TEXT[c.mode]
         if c.auto_mtls:
             mode += f" (auto; else {_MODE_TEXT[c.fallback_mode]})"
-        if c.rejected:
-            mode += " [red]REJECTED[/]"
         details = ""
         if t is not None:
             details = "\n".join(
@@ -206,6 +203,15 @@ def _inbound_table(config: ProxyConfig) -> Table:
             "\n".join(dict.fromkeys(chains)),
             "\n".join(dict.fromkeys(rbac)) or "-",
         )
+    return table
+
+
+def _endpoint_table(config: ProxyConfig) -> Table:
+    table = Table(title=f"Endpoints ({config.source})", title_justify="left")
+    for col in ("address", "tlsMode", "health", "cluster"):
+        table.add_column(col, overflow="fold")
+    for e in config.endpoints:
+        table.add_row(e.address, e.tls_mode or "-", e.health or "-", e.cluster)
     return table
 
 
@@ -268,7 +274,9 @@ def to_text(
                 parts.append(table)
             if c.inbound:
                 parts.append(_inbound_table(c))
-            if c.endpoints:
+            if c.endpoints and show_all:
+                parts.append(_endpoint_table(c))
+            elif c.endpoints:
                 modes: dict[str, int] = {}
                 for e in c.endpoints:
                     modes[e.tls_mode or "(none)"] = modes.get(e.tls_mode or "(none)", 0) + 1

@@ -70,15 +70,17 @@ def render_text(result: LabResult) -> RenderableType:
     )
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     table.add_column("")
-    table.add_column("predicted")
-    table.add_column(f"observed (Envoy {result.envoy_version.split('/')[1] if '/' in result.envoy_version else result.envoy_version})")
+    table.add_column("predicted", overflow="fold")
+    version = result.envoy_version
+    version = version.split("/")[1] if version.count("/") >= 2 else version
+    table.add_column(f"observed (Envoy {version})", overflow="fold")
     cause_seen = out.cause
     if cause_seen is None and out.consistent_causes and out.verdict != "mtls":
         fits = ", ".join(c or "none" for c in out.consistent_causes)
         cause_seen = f"- (fits: {fits})"
     table.add_row("verdict", case.predicted.verdict, out.verdict)
     table.add_row("cause", _v(case.predicted.cause), _v(cause_seen))
-    table.add_row("symptom", _v(case.predicted.symptom), out.mechanism)
+    table.add_row("symptom / what happened", _v(case.predicted.symptom), out.mechanism)
     table.add_row("HTTP status", "", _v(obs.http_status))
     table.add_row("response flags", "", _v(obs.response_flags))
     table.add_row("details", "", _v(obs.details))

@@ -75,8 +75,8 @@ def destinations_table(results: Iterable[DestinationResult], multi: bool) -> Tab
         first = r.classes[0]
         exc = Text()
         for cls in r.classes[1:]:
-            names = [c.name for c in cls.clients]
-            shown = ", ".join(names[:3]) + (f" +{len(names) - 3}" if len(names) > 3 else "")
+            names, n = cls.names(3)
+            shown = ", ".join(names) + (f" +{n - 3}" if n > 3 else "")
             if exc:
                 exc.append("\n")
             exc.append(f"{shown}: ")
@@ -180,21 +180,16 @@ def summary(
     for r in results:
         for cls in r.classes:
             o = cls.outcome
-            counts[o.verdict] += len(cls.clients)
-            if o.verdict != "mtls" and not (
-                o.verdict == "plaintext" and not any(c.sidecar for c in cls.clients)
-            ):
-                names = [c.name for c in cls.clients]
-                shown = ", ".join(names[:3]) + (f" +{len(names) - 3}" if len(names) > 3 else "")
+            counts[o.verdict] += cls.count
+            if o.verdict != "mtls" and not (o.verdict == "plaintext" and not cls.any_sidecar):
+                names, n = cls.names(3)
+                shown = ", ".join(names) + (f" +{n - 3}" if n > 3 else "")
                 to = f"{r.to} ({r.cluster})" if multi else r.to
                 groups[(o.verdict, o.cause)].append(f"{shown} → {to}")
                 if o.fix:
-                    first = cls.clients[0]
-                    fixes[
-                        o.fix.replace("$CLIENT_NS", first.namespace or "").replace(
-                            "$CLIENT", first.name
-                        )
-                    ] += len(cls.clients)
+                    first = cls.first
+                    filled = o.fix.replace("$CLIENT_NS", first.namespace or "")
+                    fixes[filled.replace("$CLIENT", first.name)] += cls.count
     for e in pseudo:
         counts[e.outcome.verdict] += 1
         if e.outcome.verdict != "mtls":

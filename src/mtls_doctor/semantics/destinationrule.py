@@ -92,6 +92,21 @@ class DRIndex:
             self.by_namespace[r.namespace].append(r)
         self.hosts = {id(r): resolve_host(r.obj.spec.host, r.namespace) for r in ordered}
         self.all = ordered
+        self._exact: dict[str, list[Loaded[DestinationRule]]] = defaultdict(list)
+        self._wild: list[Loaded[DestinationRule]] = []
+        for r in ordered:
+            h = self.hosts[id(r)]
+            if h.startswith("*"):
+                self._wild.append(r)
+            else:
+                self._exact[h].append(r)
+        self._lookups: dict[tuple[object, ...], DRChoice | None] = {}
+
+    def matching(self, hostname: str) -> list[Loaded[DestinationRule]]:
+        """Every rule whose host matches `hostname` (any namespace), in sort order."""
+        found = self._exact.get(hostname, [])
+        wild = [r for r in self._wild if host_matches(self.hosts[id(r)], hostname)]
+        return [*found, *wild] if wild else list(found)
 
     @staticmethod
     def _selector(r: Loaded[DestinationRule]) -> dict[str, str]:
@@ -141,6 +156,20 @@ class DRIndex:
         self, client_ns: str, client_labels: dict[str, str], hostname: str, service_ns: str
     ) -> DRChoice | None:
         """The DestinationRule a client in `client_ns` uses for `hostname`, or None."""
+        candidates = self.matching(hostname)
+        if not candidates:
+            return None
+        local_sel = any(r.namespace == client_ns and self._selector(r) for r in candidates)
+        key = (client_ns, tuple(sorted(client_labels.items())) if local_sel else None, hostname, service_ns)  # noqa: E501
+        if key in self._lookups:
+            return self._lookups[key]
+        got = self._lookup(client_ns, client_labels, hostname, service_ns)
+        self._lookups[key] = got
+        return got
+
+    def _lookup(
+        self, client_ns: str, client_labels: dict[str, str], hostname: str, service_ns: str
+    ) -> DRChoice | None:
         if client_ns != self.root:
             local = [
                 r

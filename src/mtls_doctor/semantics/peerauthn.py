@@ -36,6 +36,19 @@ def _mode(value: str | None) -> Mode | None:
     return value if value in _MODES else None  # type: ignore[return-value]
 
 
+def admission_error(pa: PeerAuthentication) -> str | None:
+    """Why the API server would reject this policy (CEL rules and `ValidatePeerAuthentication`);
+    a rejected policy never reaches istiod."""
+    spec = pa.spec
+    has_selector = bool(spec.selector and spec.selector.match_labels)
+    if spec.port_level_mtls and not has_selector:
+        return "portLevelMtls requires a selector (mesh/namespace policies cannot set port-level mTLS)"  # noqa: E501
+    bad = [p for p in spec.port_level_mtls if not 1 <= p <= 65535]
+    if bad:
+        return f"portLevelMtls port {bad[0]} is outside 1..65535"
+    return None
+
+
 def creation_order(obj: Loaded[Any]) -> tuple[str, str, str]:
     """Istio's `configCompareByCreationTime`: time, then name, then namespace."""
     return (obj.meta.creation_timestamp or "", obj.name, obj.namespace)
@@ -51,8 +64,13 @@ class PAIndex:
         self.shadowed: list[tuple[Loaded[PeerAuthentication], Loaded[PeerAuthentication]]] = []
         self.root_selector_ignored: list[Loaded[PeerAuthentication]] = []
         self.workload: dict[str, list[Loaded[PeerAuthentication]]] = defaultdict(list)
+        self.rejected: list[tuple[Loaded[PeerAuthentication], str]] = []
         for p in ordered:
             sel = p.obj.spec.selector.match_labels if p.obj.spec.selector else {}
+            reason = admission_error(p.obj)
+            if reason is not None:
+                self.rejected.append((p, reason))
+                continue
             if not sel:
                 kept = self.namespace_wide.get(p.namespace)
                 if kept is None:
@@ -64,6 +82,7 @@ class PAIndex:
             else:
                 self.workload[p.namespace].append(p)
         self.all = ordered
+        self._ns_modes: dict[str, PAResult] = {}
 
     @property
     def mesh(self) -> Loaded[PeerAuthentication] | None:
@@ -71,6 +90,12 @@ class PAIndex:
 
     def namespace_mode(self, namespace: str) -> PAResult:
         """`GetNamespaceMutualTLSMode`: mesh/namespace level only (what auto mTLS consults)."""
+        got = self._ns_modes.get(namespace)
+        if got is None:
+            got = self._ns_modes[namespace] = self._namespace_mode(namespace)
+        return got
+
+    def _namespace_mode(self, namespace: str) -> PAResult:
         mesh = self.mesh
         mesh_mode = _mode(mesh.obj.spec.mtls.mode if mesh and mesh.obj.spec.mtls else None)
         base: Mode = mesh_mode or "PERMISSIVE"
@@ -117,8 +142,8 @@ class PAIndex:
         if mode is not None:
             current = mode
             why = f"workload PeerAuthentication {wl.namespace}/{wl.name} says {mode}"
-        if port is not None and str(port) in spec.port_level_mtls:
-            port_mode = _mode(spec.port_level_mtls[str(port)].mode)
+        if port is not None and port in spec.port_level_mtls:
+            port_mode = _mode(spec.port_level_mtls[port].mode)
             if port_mode is not None:
                 return PAResult(
                     port_mode,

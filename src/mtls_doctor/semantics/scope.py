@@ -100,3 +100,48 @@ def outbound_policy(sidecar: Loaded[Sidecar] | None, mesh: MeshConfig) -> tuple[
         return mode, f"Sidecar {sidecar.namespace}/{sidecar.name} outboundTrafficPolicy {mode}"
     mode = mesh.outbound_traffic_policy.mode
     return mode, f"mesh outboundTrafficPolicy {mode}"
+
+
+class CompiledScope:
+    """A Sidecar's egress hosts compiled for quick yes/no answers (same rules as
+    `sidecar_allows`, without building explanations)."""
+
+    def __init__(self, sidecar: Loaded[Sidecar] | None, mesh: MeshConfig) -> None:
+        self.all = sidecar is None or not sidecar.obj.spec.egress
+        self.mode = outbound_policy(sidecar, mesh)[0]
+        self.namespaces: set[str] = set()
+        self.relative = False
+        self.specific: list[tuple[int | None, str, str]] = []  # (port, ns part, host part)
+        if sidecar is None:
+            return
+        for listener in sidecar.obj.spec.egress:
+            port = listener.port.number if listener.port and listener.port.number else None
+            for entry in listener.hosts:
+                ns_part, _, host_part = entry.partition("/")
+                if not host_part:
+                    ns_part, host_part = "*", ns_part
+                if ns_part == "~":
+                    continue
+                if host_part == "*" and port is None:
+                    if ns_part == "*":
+                        self.all = True
+                    elif ns_part == ".":
+                        self.relative = True
+                    else:
+                        self.namespaces.add(ns_part)
+                else:
+                    self.specific.append((port, ns_part, host_part))
+
+    def sees(self, client_ns: str, service_ns: str, hostname: str, port: int) -> bool:
+        if self.all or service_ns in self.namespaces:
+            return True
+        if self.relative and client_ns == service_ns:
+            return True
+        for p, ns_part, host_part in self.specific:
+            if p is not None and p != port:
+                continue
+            if ns_part not in ("*", service_ns) and not (ns_part == "." and client_ns == service_ns):  # noqa: E501
+                continue
+            if host_part == "*" or host_matches(host_part, hostname):
+                return True
+        return False

@@ -197,8 +197,14 @@ def _split_list_items(doc: str) -> list[tuple[int, str]] | None:
         first_line = lines[s]
         out = [first_line[:indent] + "  " + first_line[indent + 2 :]]
         out.extend(lines[s + 1 : stop])
-        chunks.append((s, "".join(ln[cut:] if ln[:cut].isspace() else ln.lstrip() for ln in out)))
+        chunks.append((s, "".join(_dedent(ln, cut) for ln in out)))
     return chunks
+
+
+def _dedent(line: str, cut: int) -> str:
+    if not line.strip():
+        return line.lstrip(" \t")  # a blank line keeps its newline (block scalars need it)
+    return line[cut:] if line[:cut].isspace() else line.lstrip()
 
 
 def _objects_from_data(
@@ -251,23 +257,24 @@ def _json_line(raw: bytes, byte_offset: int) -> int:
     return raw[:byte_offset].count(b"\n") + 1
 
 
-_JSON_ITEM_START = re.compile(rb"\n( {2,8})\{\r?\n")
+_JSON_FIRST_ITEM = re.compile(rb'"items"\s*:\s*\[\s*?\n( +)\{')
 
 
 def json_item_lines(raw: bytes, count: int) -> list[int] | None:
-    """1-based lines where the items of a pretty-printed JSON List start (kubectl layout)."""
-    starts = list(_JSON_ITEM_START.finditer(raw))
-    if not starts:
+    """1-based lines where the items of a pretty-printed JSON List start (kubectl's layout:
+    every item opens with `{` alone on a line at one indentation). None for other layouts."""
+    m = _JSON_FIRST_ITEM.search(raw)
+    if m is None:
         return None
-    indent = starts[0].group(1)
-    # top-level item objects are the shallowest indented `{` lines after `"items": [`
-    items_at = raw.find(b'"items"')
-    positions = [m.start() + 1 for m in starts if m.group(1) == indent and m.start() > items_at]
+    indent = m.group(1)
+    start = m.end() - 1  # the first item's "{"
+    pattern = re.compile(b"\n" + indent + b"\\{\r?\n")
+    positions = [start] + [x.start() + 1 for x in pattern.finditer(raw, start)]
     if len(positions) != count:
         return None
     lines: list[int] = []
-    line = 1
-    last = 0
+    line = raw.count(b"\n", 0, start) + 1
+    last = start
     for pos in positions:
         line += raw.count(b"\n", last, pos)
         last = pos
