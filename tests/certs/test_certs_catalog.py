@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.certs.cert_scenarios import SCENARIOS
-
 from mtls_doctor.certs.codes import CODES
 from mtls_doctor.checks.catalog import BY_CODE, page
+from tests.certs.cert_scenarios import SCENARIOS
 
 SECTIONS = ["## What it means", "## What you see", "## How to fix", "## Example"]
 

@@ -8,8 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import tests.certs.pki_factory as pki
 import pytest
+
+import tests.certs.pki_factory as pki
 from tests.certs.cert_scenarios import SCENARIOS
 from tests.certs.pki_factory import HOUR, NOW, NOW_ARG
 

@@ -7,8 +7,6 @@ import json
 from pathlib import Path
 
 import tests.certs.pki_factory as pki
-from tests.certs.pki_factory import DAY, HOUR, NOW
-
 from mtls_doctor.certs import (
     CERT_SUFFIXES,
     CertInventory,
@@ -23,6 +21,7 @@ from mtls_doctor.certs.check_identity import mismatch_finding
 from mtls_doctor.checks.finding import Subject
 from mtls_doctor.sources.documents import read_file
 from mtls_doctor.sources.paths import expand
+from tests.certs.pki_factory import DAY, HOUR, NOW
 
 
 def inventory(*args: str) -> CertInventory:

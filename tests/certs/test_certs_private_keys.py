@@ -7,10 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import tests.certs.pki_factory as pki
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+import tests.certs.pki_factory as pki
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "secrets"
 FIXTURE_KEYS = sorted((FIXTURES / "pem").glob("*/keys/*.pem"))

@@ -6,10 +6,10 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-import tests.certs.pki_factory as pki
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import tests.certs.pki_factory as pki
 from mtls_doctor.certs import CERT_SUFFIXES, read_certificates
 from mtls_doctor.certs.facts import parse_spiffe_id
 from mtls_doctor.certs.pem import read_member

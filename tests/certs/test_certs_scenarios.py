@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.certs.cert_scenarios import SCENARIOS
-from tests.certs.pki_factory import NOW
 
 from mtls_doctor.certs import CERT_SUFFIXES, CheckPolicy, check_certificates, read_certificates
 from mtls_doctor.certs.analyze import CertReport
 from mtls_doctor.sources.paths import expand
+from tests.certs.cert_scenarios import SCENARIOS
+from tests.certs.pki_factory import NOW
 
 
 def run(args: list[str]) -> CertReport:

@@ -6,13 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.certs.cert_scenarios import SCENARIOS
-from tests.certs.make_trigger_fixtures import STORED, TRIGGERS
-from tests.certs.pki_factory import NOW
 
 from mtls_doctor.certs import CERT_SUFFIXES, CheckPolicy, check_certificates, read_certificates
 from mtls_doctor.checks.finding import Finding
 from mtls_doctor.sources.paths import expand
+from tests.certs.cert_scenarios import SCENARIOS
+from tests.certs.make_trigger_fixtures import STORED, TRIGGERS
+from tests.certs.pki_factory import NOW
 
 
 def certificate_findings(path: Path) -> list[Finding]:

@@ -32,7 +32,7 @@ def test_short_host_is_qualified_with_the_rule_namespace() -> None:
 
 def test_client_namespace_wins_over_service_and_root() -> None:
     idx = index(
-        dr("a-rule", "a", "{host: echo.b.svc.cluster.local, trafficPolicy: {tls: {mode: DISABLE}}}")  # noqa: E501
+        dr("a-rule", "a", "{host: echo.b.svc.cluster.local, trafficPolicy: {tls: {mode: DISABLE}}}")
         + dr("b-rule", "b", "{host: echo, trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}}")
         + dr("root", "istio-system", "{host: '*.local', trafficPolicy: {tls: {mode: SIMPLE}}}")
     )

@@ -10,6 +10,7 @@ a destination costs O(groups + singled-out clients), never O(namespaces) or O(cl
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import cast
 
 import msgspec
 
@@ -136,7 +137,7 @@ def super_groups(
     key = (cluster, svc.namespace, exported)
     cached = engine._supers.get(key)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cast(tuple[list[SuperGroup], list[ClientGroup]], cached)
     buckets: dict[tuple[object, ...], list[ClientGroup]] = {}
     single: list[ClientGroup] = []
     for g in engine.groups(cluster):

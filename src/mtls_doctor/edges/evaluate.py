@@ -123,7 +123,7 @@ class Evaluator:
             "client sidecar", f"{client.name} has a sidecar: {client.sidecar_why}", client.refs
         )
 
-    def outbound(self, client: Client, svc: MeshService, port: SvcPort) -> tuple[bool, str, Step]:  # noqa: E501
+    def outbound(self, client: Client, svc: MeshService, port: SvcPort) -> tuple[bool, str, Step]:
         """(visible, outbound policy, step): whether the client's sidecar has the service
         cluster, and what it does otherwise. The step names the client's own Sidecar, so it is
         rebuilt per client; the shared outcome keys only on the two answers."""
@@ -599,11 +599,9 @@ class Evaluator:
                 ) or (EndpointResult(None, None, None, "fail", "blackholed"),)
                 return self._summarise(client, svc, port, results, trace, None)
             if not visible:
+                why = "pass-through: the app's bytes as sent"
                 per = [
-                    self._endpoint(
-                        client, svc, port, e, base, "pass-through: the app's bytes as sent",
-                        "passthrough", None,
-                    )  # fmt: skip
+                    self._endpoint(client, svc, port, e, base, why, "passthrough", None)
                     for e in endpoints
                 ]
                 return self._summarise(client, svc, port, tuple(per), trace, None)
