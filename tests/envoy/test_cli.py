@@ -44,6 +44,7 @@ def test_envoy_json_contract() -> None:
         assert set(f) >= {"code", "level", "subject", "message", "fix"}
         assert set(f["subject"]) == {"kind", "namespace", "name"}
     assert "EV102" in {f["code"] for f in doc["findings"]}
+    assert [r["name"] for r in doc["rejected"]] == ["virtualInbound"]
     assert rc == 1  # EV102 is an error: Envoy rejected the inbound listener
     assert "private_key" not in out and "BEGIN" not in out
 

@@ -5,12 +5,7 @@ Modules that start Envoy use `pytestmark = [pytest.mark.lab, pytest.mark.usefixt
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))  # reference_cases, predictor
 
 
 @pytest.fixture(scope="session")

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.lab.reference_cases import CASES
 
 from mtls_doctor.lab.case import Prediction, encode_case
+from tests.lab.reference_cases import CASES
 
 BY_NAME = {c.name: c for c, _, _ in CASES}
 

@@ -16,7 +16,6 @@ import os
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.lab.predictor import predict
 
 from mtls_doctor.lab import run_case
 from mtls_doctor.lab.case import (
@@ -31,6 +30,7 @@ from mtls_doctor.lab.case import (
     ServerSide,
     SimpleTls,
 )
+from tests.lab.predictor import predict
 
 pytestmark = [pytest.mark.lab, pytest.mark.usefixtures("envoy")]
 

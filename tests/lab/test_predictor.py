@@ -6,10 +6,10 @@ This keeps the generated test honest: its oracle reproduces the cases envoy-beha
 from __future__ import annotations
 
 import pytest
-from tests.lab.predictor import predict
-from tests.lab.reference_cases import CASES
 
 from mtls_doctor.lab.case import LabCase
+from tests.lab.predictor import predict
+from tests.lab.reference_cases import CASES
 
 
 @pytest.mark.parametrize(("case", "verdict", "cause"), CASES, ids=[c[0].name for c in CASES])

@@ -8,10 +8,10 @@ server log line, peer identity).
 from __future__ import annotations
 
 import pytest
-from tests.lab.reference_cases import CASES, CURL, ECHO
 
 from mtls_doctor.lab import run_case
 from mtls_doctor.lab.case import LabCase
+from tests.lab.reference_cases import CASES, CURL, ECHO
 
 pytestmark = [pytest.mark.lab, pytest.mark.usefixtures("envoy")]
 

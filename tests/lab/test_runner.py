@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.lab.reference_cases import CASES
 
 from mtls_doctor.lab import LabError, runner
 from mtls_doctor.lab.result import run_case
+from tests.lab.reference_cases import CASES
 
 pytestmark = [pytest.mark.lab, pytest.mark.usefixtures("envoy")]
 

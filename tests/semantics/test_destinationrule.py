@@ -43,28 +43,49 @@ def test_client_namespace_wins_over_service_and_root() -> None:
 
 
 def test_export_to_dot_hides_the_rule_from_other_namespaces() -> None:
-    idx = index(dr("private", "b", "{host: echo, exportTo: ['.'], trafficPolicy: {tls: {mode: DISABLE}}}"))  # noqa: E501
+    idx = index(
+        dr("private", "b", "{host: echo, exportTo: ['.'], trafficPolicy: {tls: {mode: DISABLE}}}")
+    )
     assert idx.lookup("a", {}, HOST, "b") is None
     assert idx.lookup("b", {}, HOST, "b") is not None
 
 
 def test_rules_in_other_namespaces_are_never_used() -> None:
-    idx = index(dr("elsewhere", "c", "{host: echo.b.svc.cluster.local, exportTo: ['a'], trafficPolicy: {tls: {mode: DISABLE}}}"))  # noqa: E501
+    idx = index(
+        dr(
+            "elsewhere",
+            "c",
+            "{host: echo.b.svc.cluster.local, exportTo: ['a'], trafficPolicy: {tls: {mode: DISABLE}}}",
+        )
+    )
     assert idx.lookup("a", {}, HOST, "b") is None
 
 
 def test_most_specific_host_wins() -> None:
     idx = index(
         dr("wide", "a", "{host: '*.svc.cluster.local', trafficPolicy: {tls: {mode: DISABLE}}}")
-        + dr("narrow", "a", "{host: '*.b.svc.cluster.local', trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}}")  # noqa: E501
+        + dr(
+            "narrow",
+            "a",
+            "{host: '*.b.svc.cluster.local', trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}}",
+        )
     )
     assert idx.lookup("a", {}, HOST, "b").rules[0].name == "narrow"  # type: ignore[union-attr]
 
 
 def test_same_host_rules_merge_oldest_policy_first() -> None:
     idx = index(
-        dr("newer", "a", "{host: echo.b.svc.cluster.local, trafficPolicy: {tls: {mode: DISABLE}}, subsets: [{name: v2}]}", "2026-02-01T00:00:00Z")  # noqa: E501
-        + dr("older", "a", "{host: echo.b.svc.cluster.local, trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}, subsets: [{name: v1}]}")  # noqa: E501
+        dr(
+            "newer",
+            "a",
+            "{host: echo.b.svc.cluster.local, trafficPolicy: {tls: {mode: DISABLE}}, subsets: [{name: v2}]}",
+            "2026-02-01T00:00:00Z",
+        )
+        + dr(
+            "older",
+            "a",
+            "{host: echo.b.svc.cluster.local, trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}, subsets: [{name: v1}]}",
+        )
     )
     choice = idx.lookup("a", {}, HOST, "b")
     assert choice is not None
@@ -74,8 +95,16 @@ def test_same_host_rules_merge_oldest_policy_first() -> None:
 
 def test_selector_rule_applies_alone_to_selected_clients() -> None:
     idx = index(
-        dr("sel", "a", "{host: echo.b.svc.cluster.local, workloadSelector: {matchLabels: {app: sleep}}, trafficPolicy: {tls: {mode: DISABLE}}}")  # noqa: E501
-        + dr("all", "a", "{host: echo.b.svc.cluster.local, trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}}")  # noqa: E501
+        dr(
+            "sel",
+            "a",
+            "{host: echo.b.svc.cluster.local, workloadSelector: {matchLabels: {app: sleep}}, trafficPolicy: {tls: {mode: DISABLE}}}",
+        )
+        + dr(
+            "all",
+            "a",
+            "{host: echo.b.svc.cluster.local, trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}}",
+        )
     )
     assert idx.lookup("a", {"app": "sleep"}, HOST, "b").rules[0].name == "sel"  # type: ignore[union-attr]
     assert idx.lookup("a", {"app": "other"}, HOST, "b").rules[0].name == "all"  # type: ignore[union-attr]
@@ -83,7 +112,11 @@ def test_selector_rule_applies_alone_to_selected_clients() -> None:
 
 def test_port_level_entry_replaces_top_level_tls_for_clusters_only() -> None:
     idx = index(
-        dr("r", "a", "{host: echo.b.svc.cluster.local, trafficPolicy: {tls: {mode: ISTIO_MUTUAL}, portLevelSettings: [{port: {number: 80}}]}}")  # noqa: E501
+        dr(
+            "r",
+            "a",
+            "{host: echo.b.svc.cluster.local, trafficPolicy: {tls: {mode: ISTIO_MUTUAL}, portLevelSettings: [{port: {number: 80}}]}}",
+        )
     )
     choice = idx.lookup("a", {}, HOST, "b")
     assert cluster_tls(choice, 80).tls is None  # the cluster: auto mTLS decides

@@ -55,7 +55,11 @@ def test_oldest_namespace_policy_wins_ties_by_name() -> None:
 def test_port_level_is_keyed_by_container_port() -> None:
     idx = index(
         pa("default", "istio-system", "{mtls: {mode: STRICT}}")
-        + pa("wl", "b", "{selector: {matchLabels: {app: echo}}, portLevelMtls: {8080: {mode: DISABLE}}}")  # noqa: E501
+        + pa(
+            "wl",
+            "b",
+            "{selector: {matchLabels: {app: echo}}, portLevelMtls: {8080: {mode: DISABLE}}}",
+        )
     )
     assert idx.mode_for("b", {"app": "echo"}, 8080).mode == "DISABLE"
     assert idx.mode_for("b", {"app": "echo"}, 80).mode == "STRICT"  # the Service port: no match
@@ -63,7 +67,11 @@ def test_port_level_is_keyed_by_container_port() -> None:
 
 def test_port_level_unset_inherits_workload_mode() -> None:
     idx = index(
-        pa("wl", "b", "{selector: {matchLabels: {app: echo}}, mtls: {mode: STRICT}, portLevelMtls: {8080: {mode: UNSET}}}")  # noqa: E501
+        pa(
+            "wl",
+            "b",
+            "{selector: {matchLabels: {app: echo}}, mtls: {mode: STRICT}, portLevelMtls: {8080: {mode: UNSET}}}",
+        )
     )
     assert idx.mode_for("b", {"app": "echo"}, 8080).mode == "STRICT"
 

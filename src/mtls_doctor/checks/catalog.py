@@ -16,6 +16,8 @@ from mtls_doctor.checks.codes import Code
 # Each module has a module-level `CODES: tuple[Code, ...]`. Listed explicitly, in order.
 _FAMILY_MODULES = (
     "mtls_doctor.checks.codes_core",
+    "mtls_doctor.checks.codes_runbook",
+    "mtls_doctor.checks.codes_authz",
     "mtls_doctor.certs.codes",
     "mtls_doctor.envoy.codes",
 )

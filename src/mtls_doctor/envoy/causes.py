@@ -104,6 +104,8 @@ _TLS_RULES: tuple[tuple[re.Pattern[str], str, str], ...] = (
         "reset during handshake",
     ),
 )
+# every pattern above and below contains one of these: a cheap test before the regexes
+_TLS_HINTS = ("TLS", "SSL", "SAN", "certificate", "CERTIFICATE", "issuer", "Connection reset")
 _TLS_ERROR = _rx(r"TLS error|TLS_error|OPENSSL_internal|SSL routines")
 _OPENSSL_REASON = re.compile(r"OPENSSL_internal:([A-Z0-9_]*)")
 
@@ -116,6 +118,8 @@ def tls_reason(text: str) -> str | None:
 
 def classify_tls(text: str) -> tuple[str, str] | None:
     """(cause, reason) for a TLS error text, or None when the text holds no TLS error."""
+    if not any(hint in text for hint in _TLS_HINTS):
+        return None
     for pattern, cause, reason in _TLS_RULES:
         if pattern.search(text):
             return cause, reason

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import msgspec
 
@@ -32,10 +33,10 @@ class LogEvent(msgspec.Struct, frozen=True):
     source: str
     line: int
     cause: str | None
-    response_flags: str | None
-    response_code: int | None
-    details: str | None
     message: str
+    response_flags: str | None = None
+    response_code: int | None = None
+    details: str | None = None
     next_step: str | None = None
     kind: str = "access"  # access, debug, agent, client
     upstream_cluster: str | None = None
@@ -67,6 +68,7 @@ _RBAC_ALLOWED = re.compile(r"enforced allowed, matched policy (\S+)")
 _URI_SAN = re.compile(r"uriSanPeerCertificate: ([^,\s]*)")
 _SNI = re.compile(r"requestedServerName: ([^,\s]*)")
 _LOCAL_REPLY = re.compile(r"(?:Sending|Preparing) local reply with details (\S+)")
+_SUCCESS = re.compile(r'^(?:\[[^\]]*\] )?"[^"]*" [123]\d\d - ')
 _CONTINUATION = re.compile(r"^'[^']*', '")
 _LAB_TAGS = ("client_access", "server_access", "server_listener", "client_debug", "server_debug")
 
@@ -82,10 +84,14 @@ def _stream(line: str) -> str:
 
 def _strip(line: str) -> str:
     line = line.rstrip("\r\n")
-    line = _KUBECTL_PREFIX.sub("", line)
-    line = _KUBECTL_TS.sub("", line)
-    line = _EPOCH.sub("", line)
-    line = _BOX.sub("", line)
+    if line.startswith("[pod/"):
+        line = _KUBECTL_PREFIX.sub("", line)
+    if line[:2] in ("19", "20") and line[10:11] == "T":
+        line = _KUBECTL_TS.sub("", line)
+    if line.startswith("[Envoy"):
+        line = _EPOCH.sub("", line)
+    if line and "\u2500" <= line.rstrip()[-1:] <= "\u257f":
+        line = _BOX.sub("", line)
     head, sep, rest = line.partition(": ")
     if sep and head in _LAB_TAGS:
         line = rest
@@ -101,18 +107,9 @@ def _destination(cluster: str | None) -> str | None:
     return None
 
 
-def _event(source: str, lineno: int, cause: str | None, message: str, **kw: object) -> LogEvent:
-    return LogEvent(
-        source=source,
-        line=lineno,
-        cause=cause,
-        response_flags=kw.pop("response_flags", None),  # type: ignore[arg-type]
-        response_code=kw.pop("response_code", None),  # type: ignore[arg-type]
-        details=kw.pop("details", None),  # type: ignore[arg-type]
-        message=message,
-        next_step=NEXT_STEP.get(cause) if cause else None,
-        **kw,  # type: ignore[arg-type]
-    )
+def _event(source: str, lineno: int, cause: str | None, message: str, **fields: Any) -> LogEvent:
+    next_step = NEXT_STEP.get(cause) if cause else None
+    return LogEvent(source, lineno, cause, message, next_step=next_step, **fields)
 
 
 def _from_access(
@@ -261,6 +258,8 @@ def _classify_line(source: str, lineno: int, raw: str) -> LogEvent | None:
         if m.group(2) == "config":
             return _from_debug(source, lineno, "config", m.group(3))
         return _from_debug(source, lineno, m.group(2), m.group(3))
+    if _SUCCESS.match(text):
+        return None  # a 1xx-3xx access line without flags: nothing to say, the common case
     rec = None if " flags=" in text else accesslog.parse_text(text)
     if rec is not None:
         return _from_access(source, lineno, rec, text, "access")

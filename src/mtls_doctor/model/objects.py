@@ -45,7 +45,7 @@ CLUSTER_SCOPED = frozenset(
     {"Namespace", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"}
 )
 
-_STRING_MAPS = (("metadata", "labels"), ("metadata", "annotations"))
+_STRING_MAP_KEYS = frozenset({"labels", "annotations", "matchLabels", "selector"})
 
 
 class Loaded(msgspec.Struct, Generic[T], frozen=True):
@@ -80,31 +80,40 @@ def _yaml11_str(value: object) -> str:
 
 
 def _sanitize(raw: RawObject, problems: list[InputProblem]) -> dict[str, Any]:
-    """Coerce non-string label and annotation values (e.g. an unquoted `false`) with a warning."""
-    data = raw.data
-    for outer, inner in _STRING_MAPS:
-        section = data.get(outer)
-        if not isinstance(section, dict):
-            continue
-        mapping = section.get(inner)
-        if not isinstance(mapping, dict):
-            continue
-        bad = {k: v for k, v in mapping.items() if not isinstance(v, str)}
-        if not bad:
-            continue
-        fixed = {str(k): v if isinstance(v, str) else _yaml11_str(v) for k, v in mapping.items()}
-        for k, v in bad.items():
-            problems.append(
-                InputProblem(
-                    raw.origin,
-                    f"{raw.kind} {raw.name}: {inner} value of {k!r} is not a string "
-                    f"({v!r}); Kubernetes would reject it; read as {_yaml11_str(v)!r} "
-                    "(quote it in the manifest)",
-                    "warning",
-                )
-            )
-        data = {**data, outer: {**section, inner: fixed}}
-    return data
+    """Coerce non-string label, annotation and selector values (an unquoted `false`, a bare
+    number) to the strings Kubernetes needs, with a warning naming the object."""
+
+    def fix(node: Any, path: str) -> Any:
+        if isinstance(node, list):
+            return [fix(v, f"{path}[{i}]") for i, v in enumerate(node)]
+        if not isinstance(node, dict):
+            return node
+        out: dict[str, Any] = {}
+        for k, v in node.items():
+            key = str(k)
+            if key in _STRING_MAP_KEYS and isinstance(v, dict) and all(
+                not isinstance(x, (dict, list)) for x in v.values()
+            ):
+                fixed: dict[str, Any] = {}
+                for lk, lv in v.items():
+                    if not isinstance(lv, str):
+                        problems.append(
+                            InputProblem(
+                                raw.origin,
+                                f"{raw.kind} {_display_name(raw)}: {path}.{key}[{lk!r}] is not a "
+                                f"string ({lv!r}); Kubernetes would reject it; read as "
+                                f"{_yaml11_str(lv)!r} (quote it in the manifest)",
+                                "warning",
+                            )
+                        )
+                    fixed[str(lk)] = lv if isinstance(lv, str) else _yaml11_str(lv)
+                out[key] = fixed
+            else:
+                out[key] = fix(v, f"{path}.{key}")
+        return out
+
+    fixed_data: dict[str, Any] = fix(raw.data, "")
+    return fixed_data
 
 
 _PATH = re.compile(r" - at `(\$[^`]*)`")

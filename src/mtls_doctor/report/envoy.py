@@ -136,6 +136,9 @@ def to_json(
             {"source": c.source, **msgspec.to_builtins(e)} for c in configs for e in c.endpoints
         ],
         "secrets": [_secret_json(s, c.source, moment) for c in configs for s in c.secrets],
+        "rejected": [
+            {"source": c.source, **msgspec.to_builtins(r)} for c in configs for r in c.rejected
+        ],
         "findings": [finding_json(f) for c in configs for f in c.findings],
     }
     if diff is not None:

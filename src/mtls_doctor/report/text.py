@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
 from rich.console import Group, RenderableType
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -13,7 +14,6 @@ from rich.text import Text
 from mtls_doctor.checks.finding import Finding
 from mtls_doctor.edges.classes import DestinationResult
 from mtls_doctor.edges.records import Edge
-from mtls_doctor.model.refs import ResourceRef
 
 VERDICT_STYLE = {
     "mtls": "green",
@@ -25,6 +25,10 @@ VERDICT_STYLE = {
     "mixed": "dark_orange",
 }
 LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def verdict_text(verdict: str, cause: str | None = None) -> Text:
@@ -88,17 +92,6 @@ def destinations_table(results: Iterable[DestinationResult], multi: bool) -> Tab
     return table
 
 
-def _refs(refs: Sequence[ResourceRef]) -> Text:
-    t = Text()
-    for i, r in enumerate(refs):
-        if i:
-            t.append("\n")
-        t.append(r.key, style="bold")
-        if r.origin is not None:
-            t.append(f"  {r.origin}", style="dim")
-    return t
-
-
 def explain_edge(edge: Edge) -> RenderableType:
     o = edge.outcome
     header = Text()
@@ -110,10 +103,15 @@ def explain_edge(edge: Edge) -> RenderableType:
     steps = Table(show_header=True, expand=True, box=None, padding=(0, 1))
     steps.add_column("#", justify="right", style="dim", no_wrap=True)
     steps.add_column("step", style="bold", no_wrap=True)
-    steps.add_column("decision", ratio=3, overflow="fold")
-    steps.add_column("decided by", ratio=2, overflow="fold")
+    steps.add_column("decision, and what decided it", ratio=1, overflow="fold")
     for i, s in enumerate(o.trace, 1):
-        steps.add_row(str(i), s.step, s.decision, _refs(s.resources))
+        cell = Text(s.decision)
+        for r in s.resources:
+            cell.append("\n  ↳ ", style="dim")
+            cell.append(r.key, style="bold")
+            if r.origin is not None:
+                cell.append(f"  {r.origin}", style="dim")
+        steps.add_row(str(i), s.step, cell)
     parts: list[RenderableType] = [header, Text(), steps]
     if len(o.endpoints) > 1:
         eps = Table(title="endpoints", box=None)
@@ -161,9 +159,9 @@ def findings_list(findings: Sequence[Finding]) -> RenderableType:
         head.append(str(f.subject))
         if f.cluster:
             head.append(f"  ({f.cluster})", style="dim")
-        body = Text(f"    {f.message}\n")
-        body.append(f"    fix: {f.fix}", style="green")
-        parts += [head, body]
+        body = Text(f"{f.message}\n")
+        body.append(f"fix: {f.fix}", style="green")
+        parts += [head, Padding(body, (0, 0, 0, 4))]
     return Group(*parts)
 
 
@@ -216,12 +214,16 @@ def summary(
     if fixes:
         tf = Text("\nTop fixes", style="bold")
         for fix, n in fixes.most_common(top_fixes):
-            tf.append(f"\n  • {fix}", style="green")
+            tf.append("\n  • ")
+            tf.append(fix, style="green")
             tf.append(f"  ({n} edge{'s' if n != 1 else ''})", style="dim")
         parts.append(tf)
     errors = sum(1 for f in findings if f.level == "error")
     warnings = sum(1 for f in findings if f.level == "warning")
     parts.append(
-        Text(f"\n{len(findings)} findings: {errors} errors, {warnings} warnings", style="bold")
+        Text(
+            f"\n{_n(len(findings), 'finding')}: {_n(errors, 'error')}, {_n(warnings, 'warning')}",
+            style="bold",
+        )
     )
     return Group(*parts)
