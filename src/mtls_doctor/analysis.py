@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import msgspec
 
@@ -14,6 +15,7 @@ from mtls_doctor.edges.authz import AuthzSeam, allow_all
 from mtls_doctor.edges.classes import DestinationResult, classify
 from mtls_doctor.edges.engine import EdgeEngine
 from mtls_doctor.edges.records import Edge
+from mtls_doctor.edges.trust import TrustCheck
 from mtls_doctor.model.load import LoadResult
 
 DestinationHook = Callable[[int, int], None]  # (done, total)
@@ -47,8 +49,11 @@ def analyze(
     authz: AuthzSeam = allow_all,
     progress: DestinationHook | None = None,
     load_seconds: float = 0.0,
+    now: datetime | None = None,
 ) -> Analysis:
-    engine = EdgeEngine(load.mesh, authz)
+    when = now or datetime.now(UTC)
+    trust, cert_findings = certificates(load, when)
+    engine = EdgeEngine(load.mesh, authz, trust=trust)
     t0 = time.perf_counter()
     dests = [(c, s, p) for c in load.mesh.clusters for s, p in engine.destinations(c)]
     results: list[DestinationResult] = []
@@ -60,10 +65,45 @@ def analyze(
     t1 = time.perf_counter()
     findings = run_checks(CheckContext(load.mesh, tuple(results)))
     findings.extend(_pseudo_findings(pseudo))
+    findings.extend(cert_findings)
     t2 = time.perf_counter()
     return Analysis(
         load, engine, results, pseudo, findings, Timings(load_seconds, t1 - t0, t2 - t1)
     )
+
+
+def certificates(load: LoadResult, now: datetime) -> tuple[TrustCheck | None, list[Finding]]:
+    """Certificates among the inputs (cacerts and root Secrets/ConfigMaps, PEM files, proxy
+    secret dumps): the trust join for the edges, and the certificate findings. None and no
+    findings when the inputs hold no certificate."""
+    from mtls_doctor.certs import (
+        CertInventory,
+        CheckPolicy,
+        check_certificates,
+        inventory_from_objects,
+        read_certificates,
+        trust_view,
+    )
+    from mtls_doctor.sources.documents import RawObject
+
+    raw: list[RawObject] = []
+    for c in load.mesh.clusters.values():
+        for kind in ("Secret", "ConfigMap"):
+            for o in c.by_kind.get(kind, ()):
+                raw.append(RawObject(o.cluster, o.origin, msgspec.to_builtins(o.obj)))
+    inventory = inventory_from_objects(raw)
+    if load.side_files:
+        extra = read_certificates(load.side_files)
+        inventory = CertInventory(
+            (*inventory.bundles, *extra.bundles),
+            (*inventory.problems, *extra.problems),
+            {**inventory.mesh, **extra.mesh},
+        )
+    load.problems.extend(inventory.problems)
+    if not inventory.bundles:
+        return None, []
+    report = check_certificates(inventory, CheckPolicy.at(now))
+    return TrustCheck(trust_view(inventory), now), list(report.findings)
 
 
 def _pseudo_findings(edges: list[Edge]) -> list[Finding]:

@@ -232,3 +232,12 @@ def test_generated_envoy_1_40_lines() -> None:
     (debug,) = events("lab/envoy-1.40-debug.log")
     assert (debug.cause, debug.kind, debug.connection) == ("client-cert-missing", "debug", "C1")
     assert debug.reason == "no client certificate"
+
+
+def test_peer_is_the_other_side() -> None:
+    (client_side,) = events(
+        "access/istio-28493_503_UF_URX_TLSV1_ALERT_UNKNOWN_CA_ingressgateway.log"
+    )
+    assert client_side.peer == "XX.XX.XX.XX:8200"  # the upstream host of an outbound call
+    (server_side,) = events("access/istio-40944_403_rbac_access_denied_bad_CUSTOM_action.log")
+    assert server_side.peer == "192.168.54.235:57754"  # the caller of an inbound request

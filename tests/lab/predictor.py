@@ -9,6 +9,8 @@ validity, then SAN), then the server verifies the client.
 
 from __future__ import annotations
 
+import re
+
 from mtls_doctor.lab.case import (
     AutoMtls,
     IstioMutual,
@@ -56,6 +58,8 @@ def _matches(m: PrincipalMatch, principal: str | None) -> bool:
         return principal == m.value
     if m.kind == "prefix":
         return principal.startswith(m.value)
+    if m.kind == "regex":
+        return re.fullmatch(m.value, principal) is not None
     return principal.endswith(m.value)
 
 

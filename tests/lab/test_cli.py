@@ -79,3 +79,51 @@ def test_missing_envoy_is_a_clear_error(tmp_path: Path) -> None:
     assert "the lab needs Envoy" in done.stderr
     assert "no-envoy-here" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.lab
+@pytest.mark.usefixtures("envoy")
+def test_sigterm_stops_every_process_and_removes_the_keys(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    from mtls_doctor.lab.envoyproc import find_envoy
+
+    real, _ = find_envoy()
+    pidfile = tmp_path / "pids"
+    wrapper = tmp_path / "slow-envoy"
+    # A wrapper that records its PID and working directory, then becomes Envoy after a pause,
+    # so that the signal arrives while the lab waits for the Envoys to be ready.
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'[ "$1" = --version ] && exec {real} --version\n'
+        f'echo "$$ $(pwd)" >> {pidfile}\n'
+        "sleep 0.5\n"
+        f'exec {real} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    case = _write(tmp_path, "a.yaml", encode_case(BY_NAME["a-mtls-strict"]))
+    env = dict(os.environ, MTLS_DOCTOR_ENVOY=str(wrapper))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mtls_doctor", "lab", "--case", str(case)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if pidfile.exists() and len(pidfile.read_text().splitlines()) == 2:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    entries = [line.split(" ", 1) for line in pidfile.read_text().splitlines()]
+    assert len(entries) == 2
+    time.sleep(0.2)
+    for pid, cwd in entries:
+        with pytest.raises(ProcessLookupError):
+            os.kill(int(pid), 0)
+        assert not Path(cwd).exists()  # the lab directory with the keys is gone

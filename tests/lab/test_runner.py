@@ -142,3 +142,10 @@ def test_a_port_taken_meanwhile_gets_one_retry(monkeypatch: pytest.MonkeyPatch) 
         holder.close()
     assert len(calls) == 2
     assert result.agrees
+
+
+def test_keep_refuses_a_directory_that_is_not_a_lab(tmp_path: Path) -> None:
+    (tmp_path / "precious.txt").write_text("mine")
+    with pytest.raises(LabError, match="not a lab directory"):
+        run_case(BY_NAME["a-mtls-strict"], keep=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["precious.txt"]

@@ -168,7 +168,10 @@ def classify(
             got = slots[id(outcome)] = _Slot(outcome)
         return got
 
-    if engine.authz_relevance is not None:
+    per_client = engine.authz_relevance is not None or (
+        engine.trust is not None and engine.trust.has_workload_certs(cluster)
+    )
+    if per_client:
         for c in engine.clients(cluster):
             slot(engine.outcome(c, svc, port)).explicit.append(c)
     else:

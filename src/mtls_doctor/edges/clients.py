@@ -37,6 +37,7 @@ def workload_client(c: ClusterIndex, w: Workload) -> Client:
         identity=spiffe_id(c.config.trust_domain, w.namespace, w.service_account)
         if inj.injected
         else None,
+        pods=tuple(p.name for p in w.pods),
     )
 
 

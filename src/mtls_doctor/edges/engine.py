@@ -22,6 +22,7 @@ from mtls_doctor.edges.evaluate import Client, Evaluator, _in_ranges, direct_ser
 from mtls_doctor.edges.records import Edge, Outcome
 from mtls_doctor.edges.registry import MeshService, Registry, SvcPort
 from mtls_doctor.edges.server import ServerSides
+from mtls_doctor.edges.trust import TrustCheck
 from mtls_doctor.model.mesh import Mesh
 from mtls_doctor.semantics.scope import CompiledScope, exported_to
 from mtls_doctor.semantics.trace import Step
@@ -46,13 +47,16 @@ class EdgeEngine:
         mesh: Mesh,
         authz: AuthzSeam = allow_all,
         authz_relevance: RelevanceHook | None = None,
+        trust: TrustCheck | None = None,
     ) -> None:
         self.mesh = mesh
         self.servers = ServerSides(mesh)
         self.registries = {name: Registry(mesh, name) for name in mesh.clusters}
         self.evaluators = {
-            name: Evaluator(reg, self.servers, authz) for name, reg in self.registries.items()
+            name: Evaluator(reg, self.servers, authz, trust)
+            for name, reg in self.registries.items()
         }
+        self.trust = trust
         self.authz_relevance = authz_relevance
         self._memo: dict[tuple[Any, ...], Outcome] = {}
         self._clients: dict[str, tuple[Client, ...]] = {}
@@ -167,6 +171,8 @@ class EdgeEngine:
             self._outbound_key(client, rel_ns, svc, port) if captured and ns is not None else None
         )
         extra = self.authz_relevance(client, svc, port) if self.authz_relevance else None
+        if self.trust is not None and self.trust.has_workload_certs(client.cluster):
+            extra = (extra, client.name)  # its own certificate may differ from its neighbours'
         return (
             client.cluster,
             client.sidecar,

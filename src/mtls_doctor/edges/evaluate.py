@@ -18,6 +18,7 @@ from mtls_doctor.edges.records import SEVERITY, EndpointResult, Outcome, Symptom
 from mtls_doctor.edges.registry import Endpoint, MeshService, Registry, SvcPort
 from mtls_doctor.edges.server import ServerFacts, ServerSides
 from mtls_doctor.edges.symptoms import symptom
+from mtls_doctor.edges.trust import TrustCheck
 from mtls_doctor.model.istio import ClientTLS, Sidecar
 from mtls_doctor.model.objects import Loaded
 from mtls_doctor.model.refs import ResourceRef
@@ -46,6 +47,7 @@ class Client(msgspec.Struct, frozen=True):
     sidecar_resource: Loaded[Sidecar] | None = None
     identity: str | None = None
     sends_tls: bool = False  # the client app itself speaks TLS (e.g. the kube-apiserver)
+    pods: tuple[str, ...] = ()  # pod names, to find their certificates in secret dumps
 
 
 class Settings(msgspec.Struct, frozen=True):
@@ -87,10 +89,17 @@ def app_wire(client: Client, port: SvcPort) -> Wire:
 class Evaluator:
     """Decides edges for one viewing cluster's registry."""
 
-    def __init__(self, registry: Registry, servers: ServerSides, authz: AuthzSeam = allow_all):
+    def __init__(
+        self,
+        registry: Registry,
+        servers: ServerSides,
+        authz: AuthzSeam = allow_all,
+        trust: TrustCheck | None = None,
+    ):
         self.reg = registry
         self.servers = servers
         self.authz = authz
+        self.trust = trust
         self.mesh = registry.index.config
 
     # -- client side --------------------------------------------------------------------------
@@ -460,7 +469,15 @@ class Evaluator:
         if result == "plain":
             steps.append(Step("server sidecar", f"{f.pa.mode} accepts plaintext on this port", ()))
             return self._authorize(client, f, ep, "plaintext", plain_cause, steps, None)
-        # Istio mTLS terminated: peer identity checks
+        # Istio mTLS terminated: certificates, then peer identity checks
+        if self.trust is not None:
+            bad = self.trust.check(
+                client.cluster, client.namespace, client.pods, client.identity,
+                f.cluster, w.namespace, tuple(p.name for p in w.pods), f.identity,
+            )  # fmt: skip
+            if bad is not None:
+                steps.append(bad[1])
+                return self._ep(ep, "fail", bad[0], steps)
         expected = s.sans if s is not None else ()
         if expected and f.identity not in expected:
             steps.append(

@@ -55,11 +55,12 @@ def dump_findings(config: ProxyConfig, dump_time: str | None) -> Iterator[Findin
             yield c.EV_CLUSTER_PLAINTEXT.finding(
                 subject, origin=cluster.origin, envoy_cluster=cluster.name
             )
+    gateway = config.proxy.kind == "router"  # a gateway's plaintext ports are its business
     for port in config.inbound:
         label = port_label(port)
-        if port.mode == "PERMISSIVE":
+        if not gateway and port.mode == "PERMISSIVE":
             yield c.EV_INBOUND_PERMISSIVE.finding(subject, origin=port.origin, port=label)
-        elif port.mode == "DISABLE":
+        elif not gateway and port.mode == "DISABLE":
             yield c.EV_INBOUND_PLAINTEXT.finding(subject, origin=port.origin, port=label)
         layers = sorted(
             {

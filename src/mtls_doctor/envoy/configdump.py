@@ -102,7 +102,7 @@ def read_dump(data: bytes, source: str) -> ProxyConfig:
         )
     lines = _Lines(data)
     clusters = _clusters(sections.get("clusters"), source, lines)
-    inbound = _inbound(sections.get("listeners"), source, lines)
+    inbound = _inbound(sections.get("listeners"), source, lines, proxy.kind)
     rejected = _rejected(sections.get("listeners"), source, lines)
     endpoints = _endpoints(sections.get("endpoints"), sections.get("clusters"))
     secrets = tuple(read_secrets(sections["secrets"])) if sections.get("secrets") else ()
@@ -278,12 +278,14 @@ def _clusters(section: Any, source: str, lines: _Lines) -> tuple[ClusterTLS, ...
     return tuple(out)
 
 
-def _inbound(section: Any, source: str, lines: _Lines) -> tuple[InboundPort, ...]:
+def _inbound(
+    section: Any, source: str, lines: _Lines, proxy_kind: str | None
+) -> tuple[InboundPort, ...]:
     if not isinstance(section, dict):
         return ()
     out: list[InboundPort] = []
     for listener, rejected in iter_listener_entries(section):
-        if is_inbound(listener):
+        if is_inbound(listener, proxy_kind):
             name = f.text(listener, "name") or ""
             out.extend(read_inbound(listener, Origin(source, lines.line_of(name)), rejected))
     return tuple(out)

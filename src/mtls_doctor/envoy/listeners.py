@@ -55,12 +55,20 @@ def iter_listener_entries(section: dict[str, Any]) -> list[tuple[dict[str, Any],
     return list(unique.values())
 
 
-def is_inbound(listener: dict[str, Any]) -> bool:
-    """A sidecar's inbound listener (not an Envoy internal listener of a waypoint/gateway)."""
+# a gateway's own ports: health (15021), stats (15090), admin/agent (15000, 15020)
+_GATEWAY_INTERNAL_PORTS = frozenset({15000, 15020, 15021, 15090})
+
+
+def is_inbound(listener: dict[str, Any], proxy_kind: str | None = None) -> bool:
+    """A listener whose callers are this proxy's clients: a sidecar's inbound listener, or
+    (for a gateway, `router`) every port it serves. Not Envoy internal listeners."""
     name = f.text(listener, "name") or ""
     if name == "virtualInbound":
         return True
     has_socket = bool(f.obj(f.obj(listener, "address"), "socket_address"))
+    if proxy_kind == "router":
+        port = _listener_port(listener)
+        return has_socket and name != "virtualOutbound" and port not in _GATEWAY_INTERNAL_PORTS
     return has_socket and f.text(listener, "traffic_direction") == "INBOUND"
 
 
@@ -129,6 +137,7 @@ def read_chain(chain: dict[str, Any]) -> InboundChain:
         transport_protocol=f.text(match, "transport_protocol"),
         alpn=tuple(str(a) for a in f.arr(match, "application_protocols")),
         tls=read_socket(f.get(chain, "transport_socket"), downstream=True),
+        server_names=tuple(str(s) for s in f.arr(match, "server_names")),
         rbac=tuple(dict.fromkeys(rbac)),
         deny_all=deny_all,
     )
@@ -162,6 +171,8 @@ def read_rbac(cfg: dict[str, Any], layer: str) -> tuple[list[RbacPolicy], bool]:
 
 
 def inbound_mode(chains: tuple[InboundChain, ...]) -> InboundMode:
+    if any(c.server_names for c in chains) and len({c.kind for c in chains}) > 1:
+        return "MIXED"  # a gateway serving different hosts differently on one port
     mutual = any(c.mutual for c in chains)
     one_way = any(c.tls is not None and not c.mutual for c in chains)
     plaintext = any(c.plaintext for c in chains)

@@ -139,12 +139,19 @@ def _from_access(
         upstream_cluster=rec.upstream_cluster,
         upstream_host=rec.upstream_host,
         destination=_destination(rec.upstream_cluster),
-        peer=rec.peer or rec.downstream_remote,
+        peer=rec.peer or _peer_address(rec),
         policy=policy,
         reason=tls[1] if tls else (rec.tfr or None),
         sni=rec.sni,
         truncated=rec.truncated,
     )
+
+
+def _peer_address(rec: accesslog.AccessRecord) -> str | None:
+    """The other side: the upstream host for an outbound call, else the downstream caller."""
+    if rec.upstream_cluster and rec.upstream_cluster.startswith("outbound|"):
+        return rec.upstream_host
+    return rec.downstream_remote
 
 
 def _conn_id(text: str) -> str | None:

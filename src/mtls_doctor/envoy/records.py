@@ -26,8 +26,9 @@ TlsMode = Literal["none", "istio-mtls", "tls", "mtls"]
 #   PERMISSIVE  mutual TLS and plaintext (and TLS passed through to the app)
 #   DISABLE     plaintext only (TLS bytes, if any, reach the app untouched)
 #   TLS         TLS terminated without requiring a client certificate (a gateway's SIMPLE)
+#   MIXED       a gateway port whose chains differ by SNI (see each chain's server_names)
 #   UNKNOWN     the chains fit none of the above
-InboundMode = Literal["STRICT", "PERMISSIVE", "DISABLE", "TLS", "UNKNOWN"]
+InboundMode = Literal["STRICT", "PERMISSIVE", "DISABLE", "TLS", "MIXED", "UNKNOWN"]
 
 
 class TlsSettings(msgspec.Struct, frozen=True):
@@ -94,6 +95,7 @@ class InboundChain(msgspec.Struct, frozen=True):
     transport_protocol: str | None
     alpn: tuple[str, ...]
     tls: TlsSettings | None  # the DownstreamTlsContext when the chain terminates TLS
+    server_names: tuple[str, ...] = ()  # SNI match (gateways)
     rbac: tuple[RbacPolicy, ...] = ()
     deny_all: bool = False  # an ALLOW RBAC filter without policies (Istio's "deny everything")
 
@@ -108,6 +110,14 @@ class InboundChain(msgspec.Struct, frozen=True):
     @property
     def mutual(self) -> bool:
         return self.tls is not None and bool(self.tls.require_client_certificate)
+
+    @property
+    def kind(self) -> str:
+        if self.mutual:
+            return "mTLS"
+        if self.tls is not None:
+            return "TLS"
+        return "TLS passthrough" if self.tls_passthrough else "plaintext"
 
 
 class InboundPort(msgspec.Struct, frozen=True):

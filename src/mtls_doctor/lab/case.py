@@ -95,14 +95,15 @@ class ClientSide(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     passthrough: bool = False
 
 
-PrincipalKind = Literal["exact", "prefix", "suffix", "authenticated", "any"]
+PrincipalKind = Literal["exact", "prefix", "suffix", "regex", "authenticated", "any"]
 
 
 class PrincipalMatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """An `authenticated.principal_name` matcher on the peer certificate's URI SAN.
 
-    `authenticated` is Istio's `principals: ["*"]` (any verified peer); `any` matches every
-    connection, authenticated or not (a rule with no `from`).
+    `regex` is a full-match RE2 pattern (istiod compiles `namespaces` to `.*/ns/<ns>/.*` and
+    `serviceAccounts` to a regex). `authenticated` is Istio's `principals: ["*"]` (any verified
+    peer); `any` matches every connection, authenticated or not (a rule with no `from`).
     """
 
     kind: PrincipalKind
@@ -115,7 +116,8 @@ class RbacPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     Matches when any of `principals` matches (an empty tuple means any connection) and none of
     `not_principals` does. `never` is istiod's match-never policy for an ALLOW policy without rules.
     The filter level (HTTP or network RBAC) follows the chain, as istiod builds it: HTTP RBAC on
-    HTTP connection manager chains, network RBAC on tcp_proxy chains.
+    HTTP connection manager chains, network RBAC on tcp_proxy chains. Permissions are "any":
+    pass only rules whose `to`/`when` conditions hold for the replayed request.
     """
 
     name: str
@@ -147,7 +149,11 @@ class ServerSide(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class LabCase(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """One edge to replay: both sides, what the client app sends, the port class, the prediction."""
+    """One edge to replay: both sides, what the client app sends, the port class, the prediction.
+
+    `source` names the client as the edge contract's `from` does (e.g. `curl/curl`), for display;
+    `host` and `port` are the edge's `to`.
+    """
 
     client: ClientSide
     server: ServerSide
@@ -157,6 +163,7 @@ class LabCase(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     port_class: PortClass = "http"
     host: str = DEFAULT_HOST
     port: int = 8080
+    source: str | None = None
 
     @property
     def server_proxied(self) -> bool:

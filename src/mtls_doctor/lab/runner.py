@@ -22,7 +22,7 @@ import msgspec
 
 from mtls_doctor.lab import bootstrap as bs
 from mtls_doctor.lab.apps import ClientResult, EchoApp, send
-from mtls_doctor.lab.case import LabCase, SimpleTls
+from mtls_doctor.lab.case import LabCase, SimpleTls, encode_case
 from mtls_doctor.lab.envoyproc import (
     LabError,
     envoy_command,
@@ -34,6 +34,7 @@ from mtls_doctor.lab.envoyproc import (
 from mtls_doctor.lab.logs import LogLine, evidence, read_access_log
 from mtls_doctor.lab.pki import LabPki, make_private_dir
 
+OS_STORE_STAND_IN = "os-trust-store-stand-in"
 FALLBACK_IDENTITY = "spiffe://cluster.local/ns/default/sa/default"
 
 
@@ -100,7 +101,7 @@ def prepare(case: LabCase, lab_dir: Path, ports: bs.Ports) -> dict[str, str]:
         pki.bundle("client-roots", [cli.root, *cli.trusts])
         if isinstance(cli.cluster_tls, SimpleTls) and cli.cluster_tls.ca == "system":
             # Stands in for the OS trust store, which never holds a mesh root.
-            pki.bundle("system-roots", ["system"])
+            pki.bundle("system-roots", [OS_STORE_STAND_IN])
         (lab_dir / "client.yaml").write_text(bs.dump(bs.client_bootstrap(case, ports)))
         configs["client"] = "client.yaml"
     if case.server.app_tls:
@@ -136,12 +137,17 @@ def replay(case: LabCase, *, keep: Path | None = None) -> LabRun:
         lab_dir = keep
         if not keep.exists():
             make_private_dir(keep)
+        elif any(keep.iterdir()) and not (keep / "case.yaml").exists():
+            raise LabError(f"--keep {keep}: exists, is not empty and is not a lab directory")
+        (keep / "case.yaml").write_bytes(encode_case(case))
     else:
         lab_dir = Path(tempfile.mkdtemp(prefix="mtls-doctor-lab-"))
         lab_dir.chmod(0o700)
     try:
         for attempt in range(2):
-            shutil.rmtree(lab_dir / "logs", ignore_errors=True)
+            for side in ("client", "server"):
+                for kind in ("access", "envoy", "stdout"):
+                    (lab_dir / f"logs/{side}-{kind}.log").unlink(missing_ok=True)
             try:
                 return _attempt(case, lab_dir, binary, version, keep, t0)
             except PortClash:

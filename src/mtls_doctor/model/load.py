@@ -23,7 +23,8 @@ from mtls_doctor.sources.documents import read_bytes, read_file
 from mtls_doctor.sources.paths import InputFile, expand
 from mtls_doctor.sources.problems import InputProblem
 
-FAST_PATH_MIN_BYTES = 1 << 20  # below this the careful road is fast enough
+FAST_PATH_MIN_BYTES = 1 << 20
+PEM_SUFFIXES = (".pem", ".crt", ".cer", ".der")  # below this the careful road is fast enough
 
 ProgressHook = Callable[[InputFile, int, int], None]  # (file, index, total)
 
@@ -33,6 +34,7 @@ class LoadResult(msgspec.Struct):
     problems: list[InputProblem]
     files: list[InputFile]
     objects: int
+    side_files: list[InputFile] = []  # PEM files and Envoy dumps, for certificates and proxies
 
 
 def load_mesh(
@@ -42,7 +44,9 @@ def load_mesh(
     discovery: dict[str, frozenset[str]] | None = None,
     progress: ProgressHook | None = None,
 ) -> LoadResult:
+    args = list(args)
     files, problems = expand(args)
+    side_files: list[InputFile] = []
     store: dict[tuple[str, str, str, str], Loaded[Any]] = {}
     unknown: dict[str, tuple[int, Origin]] = {}
     clusters: list[str] = []
@@ -54,7 +58,7 @@ def load_mesh(
                 progress(f, i, len(files))
             if f.cluster not in clusters:
                 clusters.append(f.cluster)
-            for obj in _read_one(f, problems, unknown):
+            for obj in _read_one(f, problems, unknown, side_files):
                 ns = "" if obj.kind in CLUSTER_SCOPED else obj.namespace or "default"
                 store[(obj.cluster, obj.kind, ns, obj.name)] = obj
     finally:
@@ -81,7 +85,9 @@ def load_mesh(
     indexes = {
         name: ClusterIndex(name, objs, override, problems) for name, objs in by_cluster.items()
     }
-    return LoadResult(Mesh(indexes, discovery), problems, files, len(store))
+    pem, _ = expand(args, PEM_SUFFIXES)
+    side_files.extend(f for f in pem if f.path.lower().endswith(PEM_SUFFIXES))
+    return LoadResult(Mesh(indexes, discovery), problems, files, len(store), side_files)
 
 
 def _with_default_namespace(obj: Loaded[Any], ns: str) -> Loaded[Any]:
@@ -91,7 +97,10 @@ def _with_default_namespace(obj: Loaded[Any], ns: str) -> Loaded[Any]:
 
 
 def _read_one(
-    f: InputFile, problems: list[InputProblem], unknown: dict[str, tuple[int, Origin]]
+    f: InputFile,
+    problems: list[InputProblem],
+    unknown: dict[str, tuple[int, Origin]],
+    side_files: list[InputFile],
 ) -> list[Loaded[Any]]:
     try:
         raw = read_bytes(f)
@@ -104,6 +113,8 @@ def _read_one(
             return fast
     result = read_file(f, raw)
     problems.extend(result.problems)
+    if result.envoy_dump:
+        side_files.append(f)
     out: list[Loaded[Any]] = []
     for r in result.objects:
         if r.kind not in KINDS:

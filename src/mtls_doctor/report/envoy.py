@@ -187,15 +187,9 @@ def _inbound_table(config: ProxyConfig) -> Table:
     for p in config.inbound:
         chains = []
         for ch in p.chains:
-            kind = (
-                "mTLS"
-                if ch.mutual
-                else (
-                    "TLS" if ch.tls else ("TLS passthrough" if ch.tls_passthrough else "plaintext")
-                )
-            )
             alpn = f" alpn={','.join(ch.alpn)}" if ch.alpn else ""
-            chains.append(f"{ch.transport_protocol or 'any'}{alpn} → {kind}")
+            sni = f" sni={','.join(ch.server_names)}" if ch.server_names else ""
+            chains.append(f"{ch.transport_protocol or 'any'}{alpn}{sni} → {ch.kind}")
         rbac = [f"{r.action}{' (shadow)' if r.shadow else ''} {r.name} [{r.layer}]" for r in p.rbac]
         if any(ch.deny_all for ch in p.chains):
             rbac.append("ALLOW with no policy: denies all")

@@ -17,6 +17,7 @@ def result_dict(result: LabResult) -> dict[str, Any]:
     case, obs, out = result.case, result.observation, result.outcome
     return {
         "case": case.name,
+        "from": case.source,
         "to": f"{case.host}:{case.port}",
         "port_class": case.port_class,
         "app_protocol": case.app_protocol,
@@ -56,6 +57,8 @@ def _v(value: object) -> str:
 def render_text(result: LabResult) -> RenderableType:
     case, obs, out = result.case, result.observation, result.outcome
     client = "client sidecar" if case.client.sidecar else "no client sidecar"
+    if case.source:
+        client = f"{case.source} ({client})"
     if not case.server.sidecar:
         server = "no server sidecar"
     elif case.server.inbound_excluded:

@@ -58,6 +58,7 @@ class RawObject(msgspec.Struct, frozen=True):
 class ReadResult(msgspec.Struct):
     objects: list[RawObject]
     problems: list[InputProblem]
+    envoy_dump: bool = False  # an Envoy/istioctl config dump, for the side readers
 
 
 _DOC_SEPARATOR = re.compile(r"^(---|\.\.\.)(\s.*)?$")
@@ -303,8 +304,17 @@ def _read_json(f: InputFile, text: str, raw: bytes) -> ReadResult:
                 else _with_index(f, i, item, problems)
             )
         return ReadResult(objects, problems)
+    if is_envoy_dump(data):
+        return ReadResult([], [], envoy_dump=True)
     objects.extend(_objects_from_data(f, 1, data, problems, None))
     return ReadResult(objects, problems)
+
+
+def is_envoy_dump(data: object) -> bool:
+    """An Envoy `/config_dump` or `istioctl proxy-config ... -o json` document."""
+    if not isinstance(data, dict) or "kind" in data:
+        return False
+    return "configs" in data or "dynamicActiveSecrets" in data or "dynamic_active_secrets" in data
 
 
 def _with_index(

@@ -1,0 +1,81 @@
+"""Certificates given with manifests change edges: roots that differ between clusters give
+untrusted-root, an expired presented certificate gives cert-expired (real X.509 from
+`cryptography`, read by the real readers)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from mtls_doctor.analysis import analyze
+from mtls_doctor.model.load import load_mesh
+from tests.certs import pki_factory as pki
+
+EXAMPLE = Path(__file__).resolve().parent.parent.parent / "examples" / "pod-ip-multicluster"
+STAGE4 = [
+    f"cluster1={EXAMPLE / 'cluster1'}",
+    f"cluster2={EXAMPLE / 'cluster2'}",
+    f"cluster1={EXAMPLE / 'stages' / '2-strict.yaml'}",
+    f"cluster2={EXAMPLE / 'stages' / '2-strict.yaml'}",
+    f"cluster1={EXAMPLE / 'stages' / '3-serviceaccount.yaml'}",
+    f"cluster1={EXAMPLE / 'stages' / '4-subjectaltnames.yaml'}",
+]
+
+
+def _cacerts(path: Path, root: pki.Issued) -> None:
+    ca = pki.intermediate(root, cn="istiod")
+    pki.write_yaml(
+        path,
+        pki.secret(
+            "cacerts", "istio-system",
+            {"ca-cert.pem": ca.pem, "ca-key.pem": ca.key_pem, "root-cert.pem": root.pem,
+             "cert-chain.pem": ca.pem + root.pem},
+        ),
+    )  # fmt: skip
+
+
+def _global_echo(args: list[str]) -> dict[str, tuple[str, str | None]]:
+    a = analyze(load_mesh(args), now=pki.NOW)
+    (edge,) = [
+        e for r in a.results for e in r.edges(a.engine)
+        if e.from_ == "curl/client" and e.to == "global-echo:80"
+    ]  # fmt: skip
+    return {ep.address or "": (ep.verdict, ep.cause) for ep in edge.outcome.endpoints}
+
+
+def test_shared_root_keeps_mtls(tmp_path: Path) -> None:
+    root = pki.root()
+    _cacerts(tmp_path / "c1" / "cacerts.yaml", root)
+    _cacerts(tmp_path / "c2" / "cacerts.yaml", root)
+    got = _global_echo([*STAGE4, f"cluster1={tmp_path / 'c1'}", f"cluster2={tmp_path / 'c2'}"])
+    assert got == {"10.4.2.45": ("mtls", None), "10.6.1.212": ("mtls", None)}
+
+
+def test_different_roots_break_the_cross_cluster_endpoint(tmp_path: Path) -> None:
+    _cacerts(tmp_path / "c1" / "cacerts.yaml", pki.root(cn="cluster1 root"))
+    _cacerts(tmp_path / "c2" / "cacerts.yaml", pki.root(cn="cluster2 root"))
+    got = _global_echo([*STAGE4, f"cluster1={tmp_path / 'c1'}", f"cluster2={tmp_path / 'c2'}"])
+    assert got == {"10.4.2.45": ("mtls", None), "10.6.1.212": ("fail", "untrusted-root")}
+
+
+def test_expired_server_certificate_from_a_secret_dump(tmp_path: Path) -> None:
+    root = pki.root()
+    _cacerts(tmp_path / "c1" / "cacerts.yaml", root)
+    _cacerts(tmp_path / "c2" / "cacerts.yaml", root)
+    leaf = pki.workload(
+        root, "spiffe://cluster.local/ns/echo/sa/default",
+        not_before=pki.NOW - timedelta(days=2), not_after=pki.NOW - timedelta(hours=1),
+    )  # fmt: skip
+    dump = pki.sds_dump([leaf], [root], pod="echo-5f7d9c8b4-q8w2m", namespace="echo")
+    (tmp_path / "c2" / "echo-secrets.json").write_text(json.dumps(dump))
+    got = _global_echo([*STAGE4, f"cluster1={tmp_path / 'c1'}", f"cluster2={tmp_path / 'c2'}"])
+    assert got == {"10.4.2.45": ("mtls", None), "10.6.1.212": ("fail", "cert-expired")}
+
+
+@pytest.mark.parametrize("stage_args", [STAGE4])
+def test_no_certificates_means_one_root(stage_args: list[str]) -> None:
+    got = _global_echo(stage_args)
+    assert got == {"10.4.2.45": ("mtls", None), "10.6.1.212": ("mtls", None)}
