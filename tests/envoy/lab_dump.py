@@ -134,7 +134,52 @@ def _rbac() -> dict[str, Any]:
     }
 
 
-def write_config(workdir: Path, admin_port: int, inbound_port: int, bad_port: int) -> Path:
+def _gateway_listeners(https_port: int, http_port: int) -> list[dict[str, Any]]:
+    """An ingress gateway's ports as Istio builds them: SNI chains on 443 (SIMPLE with a
+    credentialName, ISTIO_MUTUAL for mesh-internal hosts) and plaintext on 80."""
+    simple = _downstream_mtls()
+    simple["typed_config"]["require_client_certificate"] = False
+    common = simple["typed_config"]["common_tls_context"]
+    common["tls_certificate_sds_secret_configs"] = [_sds("kubernetes://shop-credential")]
+    del common["combined_validation_context"]
+    return [
+        {
+            "@type": "type.googleapis.com/envoy.config.listener.v3.Listener",
+            "name": "0.0.0.0_8443",
+            "traffic_direction": "OUTBOUND",
+            "address": {"socket_address": {"address": "127.0.0.1", "port_value": https_port}},
+            "listener_filters": [
+                {
+                    "name": "envoy.filters.listener.tls_inspector",
+                    "typed_config": {"@type": T + "filters.listener.tls_inspector.v3.TlsInspector"},
+                }
+            ],
+            "filter_chains": [
+                {
+                    "filter_chain_match": {"server_names": ["shop.example.com"]},
+                    "transport_socket": simple,
+                    "filters": [_tcp("shop")],
+                },
+                {
+                    "filter_chain_match": {"server_names": ["echo.internal.example"]},
+                    "transport_socket": _downstream_mtls(),
+                    "filters": [_tcp("internal")],
+                },
+            ],
+        },
+        {
+            "@type": "type.googleapis.com/envoy.config.listener.v3.Listener",
+            "name": "0.0.0.0_8080",
+            "traffic_direction": "OUTBOUND",
+            "address": {"socket_address": {"address": "127.0.0.1", "port_value": http_port}},
+            "filter_chains": [{"filters": [_tcp("http")]}],
+        },
+    ]
+
+
+def write_config(
+    workdir: Path, admin_port: int, inbound_port: int, bad_port: int, gateway: bool = False
+) -> Path:
     cluster = {
         "@type": "type.googleapis.com/envoy.config.cluster.v3.Cluster",
         "name": ECHO,
@@ -236,11 +281,18 @@ def write_config(workdir: Path, admin_port: int, inbound_port: int, bad_port: in
     tls_ctx["sni"] = "outbound_.443_._.api.partner.example"
     tls_ctx["common_tls_context"]["combined_validation_context"]["default_validation_context"] = {}
     (workdir / "cds.yaml").write_text(yaml.safe_dump({"resources": [cluster, sanless]}))
-    (workdir / "lds.yaml").write_text(yaml.safe_dump({"resources": [inbound, rejected]}))
+    listeners = [inbound, rejected]
+    if gateway:  # a gateway has no virtualInbound; a port it cannot bind stays rejected too
+        listeners = [*_gateway_listeners(inbound_port, free_port()), rejected]
+    (workdir / "lds.yaml").write_text(yaml.safe_dump({"resources": listeners}))
     agent_port = free_port()  # nothing listens there: SDS secrets stay WARMING
     bootstrap = {
         "node": {
-            "id": "sidecar~127.0.0.1~lab-0.labns~labns.svc.cluster.local",
+            "id": (
+                "router~127.0.0.1~gw-0.istio-system~istio-system.svc.cluster.local"
+                if gateway
+                else "sidecar~127.0.0.1~lab-0.labns~labns.svc.cluster.local"
+            ),
             "cluster": "lab.labns",
             "metadata": {
                 "ISTIO_VERSION": "lab",
@@ -302,12 +354,13 @@ def write_config(workdir: Path, admin_port: int, inbound_port: int, bad_port: in
     return path
 
 
-def capture(envoy: str, timeout: float = 15.0) -> bytes:
+def capture(envoy: str, timeout: float = 15.0, gateway: bool = False) -> bytes:
     """Start Envoy, wait until its listeners are in, fetch /config_dump?include_eds, stop it."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         admin = free_port()
-        bootstrap = write_config(work, admin, free_port(), free_port())
+        bootstrap = write_config(work, admin, free_port(), free_port(), gateway)
+        ready = b"0.0.0.0_8443" if gateway else b"virtualInbound"
         log = (work / "envoy.log").open("wb")
         proc = subprocess.Popen(
             [
@@ -330,7 +383,7 @@ def capture(envoy: str, timeout: float = 15.0) -> bytes:
                 try:
                     with urllib.request.urlopen(url, timeout=2) as resp:
                         body: bytes = resp.read()
-                    if b"virtualInbound" in body and b"error_state" in body:
+                    if ready in body and b"error_state" in body:
                         return body
                 except OSError:
                     pass
@@ -353,4 +406,4 @@ if __name__ == "__main__":
         sys.exit("envoy not found")
     out = Path(sys.argv[1])
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(capture(binary))
+    out.write_bytes(capture(binary, gateway=len(sys.argv) > 2 and sys.argv[2] == "gateway"))

@@ -27,7 +27,7 @@ class TrustCheck:
 
     def _cert(
         self, cluster: str, namespace: str | None, pods: tuple[str, ...], identity: str | None
-    ) -> WorkloadTrust | None:  # noqa: E501
+    ) -> WorkloadTrust | None:
         if namespace is not None:
             for pod in pods:
                 got = self.view.workload(cluster, namespace, pod)
