@@ -118,3 +118,16 @@ def test_whatif_strict() -> None:
     changes = json.loads(r.stdout)["changes"]
     got = {(c["from"], c["to"], c["before"]["verdict"], c["after"]["cause"]) for c in changes}
     assert ("curl/client", "global-echo:80", "plaintext", "plaintext-rejected") in got
+
+
+def test_discovery_follows_remote_secrets_or_the_flag() -> None:
+    def endpoints(*extra: str) -> set[tuple[str, str]]:
+        r = mtls_doctor("edges", *STAGES[1], *extra, "--from", "curl/client", "--to",
+                        "echo.echo.svc.cluster.local:80", "-o", "json")  # fmt: skip
+        (edge,) = json.loads(r.stdout)["edges"]
+        return {(e["address"], e["cluster"]) for e in edge["endpoints"]}
+
+    assert endpoints() == {("10.4.2.45", "cluster1")}
+    both = {("10.4.2.45", "cluster1"), ("10.6.1.212", "cluster2")}
+    assert endpoints("--multicluster-discovery", "cluster1=cluster2") == both
+    assert endpoints("cluster1=tests/scenarios/remote-secret/remote-secret.yaml") == both

@@ -296,9 +296,9 @@ def write_config(
             "cluster": "lab.labns",
             "metadata": {
                 "ISTIO_VERSION": "lab",
-                "NAME": "lab-0",
-                "NAMESPACE": "labns",
-                "SERVICE_ACCOUNT": "lab",
+                "NAME": "gw-0" if gateway else "lab-0",
+                "NAMESPACE": "istio-system" if gateway else "labns",
+                "SERVICE_ACCOUNT": "istio-ingressgateway" if gateway else "lab",
             },
         },
         "admin": {

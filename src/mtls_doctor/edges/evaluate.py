@@ -600,10 +600,7 @@ class Evaluator:
         base = app_wire(client, port)
         endpoints = self.reg.endpoints(svc, port)
         if only is not None:
-            endpoints = tuple(
-                e for e in endpoints
-                if only in (e.address, e.source.name) or any(p.name == only for p in (e.server.pods if e.server else ()))  # noqa: E501
-            )  # fmt: skip
+            endpoints = tuple(e for e in endpoints if _is_pod(e, only))
         settings: Settings | None = None
         if captured:
             visible, mode, _ = self.outbound(client, svc, port)
@@ -687,6 +684,14 @@ def _result_text(verdict: str, cause: str | None, endpoints: tuple[EndpointResul
         parts = ", ".join(f"{e.address or e.workload}: {e.verdict}" for e in endpoints)
         return f"mixed: {parts}"
     return verdict if cause is None else f"{verdict} ({cause})"
+
+
+def _is_pod(e: Endpoint, pod_or_address: str) -> bool:
+    """Whether an endpoint is the pod (or address) a StatefulSet DNS name / pod IP names."""
+    if pod_or_address in (e.address, e.source.name):
+        return True
+    pods = e.server.pods if e.server is not None else ()
+    return any(p.name == pod_or_address and p.ip == e.address for p in pods)
 
 
 def direct_service(

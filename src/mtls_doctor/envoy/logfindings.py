@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import msgspec
+
 from mtls_doctor.checks.finding import Finding, Subject
 from mtls_doctor.envoy.clusters import parse_name
 from mtls_doctor.envoy.codes import LG_CAUSE_CODES
@@ -49,3 +51,45 @@ def log_findings(events: Iterable[LogEvent]) -> tuple[Finding, ...]:
             )
         )
     return tuple(out)
+
+
+class EventGroup(msgspec.Struct, frozen=True):
+    """Events with the same cause, upstream cluster and peer (for `analyze`'s summary)."""
+
+    cause: str
+    upstream_cluster: str | None
+    destination: str | None
+    peer: str | None
+    count: int
+    first: Origin
+    policies: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+
+
+def group_events(events: Iterable[LogEvent]) -> tuple[EventGroup, ...]:
+    """Failure events grouped by (cause, upstream cluster, peer), in order of first sight.
+
+    The peer of a server-side line is the caller's address, which changes per connection:
+    only its host part is used, so one caller's connections form one group.
+    """
+    groups: dict[tuple[str, str | None, str | None], list[LogEvent]] = {}
+    for e in events:
+        if e.cause is None:
+            continue
+        peer = e.peer
+        if peer and not peer.startswith("spiffe://") and ":" in peer:
+            peer = peer.rsplit(":", 1)[0]
+        groups.setdefault((e.cause, e.upstream_cluster, peer), []).append(e)
+    return tuple(
+        EventGroup(
+            cause=cause,
+            upstream_cluster=cluster,
+            destination=group[0].destination,
+            peer=peer,
+            count=len(group),
+            first=Origin(group[0].source, group[0].line),
+            policies=tuple(sorted({e.policy for e in group if e.policy})),
+            reasons=tuple(sorted({e.reason for e in group if e.reason})),
+        )
+        for (cause, cluster, peer), group in groups.items()
+    )

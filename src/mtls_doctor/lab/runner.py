@@ -145,7 +145,8 @@ def replay(case: LabCase, *, keep: Path | None = None) -> LabRun:
         lab_dir.chmod(0o700)
     try:
         for attempt in range(2):
-            for side in ("client", "server"):
+            for side in ("client", "server"):  # a kept directory may hold an earlier replay
+                (lab_dir / f"{side}.yaml").unlink(missing_ok=True)
                 for kind in ("access", "envoy", "stdout"):
                     (lab_dir / f"logs/{side}-{kind}.log").unlink(missing_ok=True)
             try:

@@ -145,23 +145,29 @@ def build_workloads(pods: list[Loaded[kube.Pod]], controllers: list[Loaded[Any]]
     owners: dict[str, dict[tuple[str, str], kube.Meta]] = defaultdict(dict)
     for c in controllers:
         owners[c.namespace][(c.kind, c.name)] = c.meta
-    by_owner: dict[tuple[str, str, str], list[Loaded[kube.Pod]]] = defaultdict(list)
+    # Pods of one owner that differ in what decides mTLS (a sidecar, the tlsMode label) are
+    # kept apart: mid-rollout, one StatefulSet can have pods with and without a sidecar.
+    by_owner: dict[tuple[str, str, str, bool | None, str | None], list[Loaded[kube.Pod]]] = (
+        defaultdict(list)
+    )
     for p in pods:
         ns = p.namespace
         ref = _controller_ref(p.obj.metadata.owner_references)
         kind, name = _controller_of(ref, p.obj, owners.get(ns, {}))
-        by_owner[(ns, kind, name)].append(p)
+        mode = p.obj.metadata.labels.get("security.istio.io/tlsMode")
+        by_owner[(ns, kind, name, pod_has_sidecar(p.obj), mode)].append(p)
 
     result: dict[tuple[str, str, str], Workload] = {}
+    variants: list[Workload] = []
     controller_by_key = {(c.namespace, c.kind, c.name): c for c in controllers}
-    for (ns, kind, name), members in by_owner.items():
+    for (ns, kind, name, _, _), members in by_owner.items():
         first = members[0]
         ctrl = controller_by_key.get((ns, kind, name))
         spec = first.obj.spec
         instances = tuple(
             PodInstance(m.name, _pod_ip(m.obj), m.origin, pod_has_sidecar(m.obj)) for m in members
         )
-        result[(ns, kind, name)] = Workload(
+        w = Workload(
             cluster=first.cluster,
             namespace=ns,
             name=name,
@@ -175,6 +181,10 @@ def build_workloads(pods: list[Loaded[kube.Pod]], controllers: list[Loaded[Any]]
             origin=ctrl.origin if ctrl is not None else first.origin,
             from_template=False,
         )
+        if (ns, kind, name) in result:
+            variants.append(w)
+        else:
+            result[(ns, kind, name)] = w
     for c in controllers:
         key = (c.namespace, c.kind, c.name)
         if key in result or (c.kind == "ReplicaSet" and _controller_ref(c.meta.owner_references)):
@@ -196,4 +206,4 @@ def build_workloads(pods: list[Loaded[kube.Pod]], controllers: list[Loaded[Any]]
             origin=c.origin,
             from_template=True,
         )
-    return sorted(result.values(), key=lambda w: (w.namespace, w.name, w.kind))
+    return sorted([*result.values(), *variants], key=lambda w: (w.namespace, w.name, w.kind))

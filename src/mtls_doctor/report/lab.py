@@ -50,8 +50,9 @@ def render_json(results: list[LabResult]) -> str:
     return msgspec.json.format(msgspec.json.encode(doc), indent=2).decode()
 
 
-def _v(value: object) -> str:
-    return "-" if value is None or value == "" else str(value)
+def _v(value: object) -> Text:
+    """A cell as plain text: Envoy's details hold `[...]`, which rich would read as markup."""
+    return Text("-" if value is None or value == "" else str(value))
 
 
 def render_text(result: LabResult) -> RenderableType:
@@ -81,16 +82,16 @@ def render_text(result: LabResult) -> RenderableType:
     if cause_seen is None and out.consistent_causes and out.verdict != "mtls":
         fits = ", ".join(c or "none" for c in out.consistent_causes)
         cause_seen = f"- (fits: {fits})"
-    table.add_row("verdict", case.predicted.verdict, out.verdict)
+    table.add_row("verdict", _v(case.predicted.verdict), _v(out.verdict))
     table.add_row("cause", _v(case.predicted.cause), _v(cause_seen))
-    table.add_row("symptom / what happened", _v(case.predicted.symptom), out.mechanism)
-    table.add_row("HTTP status", "", _v(obs.http_status))
-    table.add_row("response flags", "", _v(obs.response_flags))
-    table.add_row("details", "", _v(obs.details))
-    table.add_row("upstream transport failure", "", _v(obs.upstream_transport_failure_reason))
-    table.add_row("server filter chain", "", _v(obs.server_chain))
-    table.add_row("peer identity seen by app", "", _v(obs.peer_identity_seen_by_app))
-    table.add_row("client error", "", _v(obs.client_error))
+    table.add_row("symptom / what happened", _v(case.predicted.symptom), _v(out.mechanism))
+    table.add_row("HTTP status", Text(""), _v(obs.http_status))
+    table.add_row("response flags", Text(""), _v(obs.response_flags))
+    table.add_row("details", Text(""), _v(obs.details))
+    table.add_row("upstream transport failure", Text(""), _v(obs.upstream_transport_failure_reason))
+    table.add_row("server filter chain", Text(""), _v(obs.server_chain))
+    table.add_row("peer identity seen by app", Text(""), _v(obs.peer_identity_seen_by_app))
+    table.add_row("client error", Text(""), _v(obs.client_error))
     verdict_line = (
         Text("AGREE: the replay matches the prediction", style="bold green")
         if result.agrees

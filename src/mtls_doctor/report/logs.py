@@ -46,7 +46,29 @@ def to_json(events: Sequence[LogEvent], findings: Sequence[Finding]) -> dict[str
     }
 
 
+def _what(e: LogEvent) -> str:
+    """A short account of the event: the details Envoy gave, else the line itself, shortened."""
+    first = e.message.splitlines()[0] if e.message else ""
+    text = e.details or e.reason or first
+    if e.reason and e.reason not in text:
+        text = f"{e.reason}: {text}"
+    return text if len(text) <= 140 else text[:139] + "…"
+
+
 def to_text(events: Sequence[LogEvent], findings: Sequence[Finding]) -> RenderableType:
+    style = {"error": "red", "warning": "yellow", "info": "cyan"}
+    summary = Text()
+    steps = {e.cause: e.next_step for e in events if e.cause and e.next_step}
+    for f in findings:
+        summary.append(f"{f.level:<7} ", style=style[f.level])
+        summary.append(f"{f.code} {f.message}\n")
+        where = f" (first at {f.origin})" if f.origin is not None else ""
+        summary.append(f"        fix: {f.fix}{where}\n", style="dim")
+    if steps:
+        summary.append("\nWhat to check next, by cause:\n", style="bold")
+        for cause, step in steps.items():
+            summary.append(f"  {cause}: ", style="bold")
+            summary.append(f"{step}\n")
     table = Table(title="Log events", title_justify="left")
     for col in ("where", "cause", "flags/code", "upstream / peer", "what"):
         table.add_column(col, overflow="fold")
@@ -62,21 +84,7 @@ def to_text(events: Sequence[LogEvent], findings: Sequence[Finding]) -> Renderab
         who = "\n".join(
             x for x in (e.upstream_cluster, e.peer, e.policy and f"policy {e.policy}") if x
         )
-        first = e.message.splitlines()[0] if e.message else ""
-        what = (first[:160] + "…") if len(first) > 160 else first
-        if e.reason:
-            what += f"\n[{e.reason}]"
-        table.add_row(f"{e.source}:{e.line}", e.cause or "-", code or "-", who or "-", what)
-    parts: list[RenderableType] = [table]
-    style = {"error": "red", "warning": "yellow", "info": "cyan"}
-    text = Text()
-    for f in findings:
-        text.append(f"{f.level:<7} ", style=style[f.level])
-        text.append(f"{f.code} {f.message}\n")
-        text.append(f"        fix: {f.fix}\n", style="dim")
-    nexts = {e.cause: e.next_step for e in events if e.cause and e.next_step}
-    for cause, step in nexts.items():
-        text.append(f"next ({cause}): ", style="bold")
-        text.append(f"{step}\n")
-    parts.append(text)
-    return Group(*parts)
+        table.add_row(f"{e.source}:{e.line}", e.cause or "-", code or "-", who or "-", _what(e))
+    if not events:
+        return Group(summary, Text("no log line about TLS, mTLS or authorization"))
+    return Group(summary, table)
