@@ -71,6 +71,7 @@ def predictions(path: Path) -> Iterable[Finding]:
 LAB_DUMP = "configdump/envoy-lab/config_dump.json"
 GEO = "Pod/hr2/geo-5c54dcd5bd-z5ghf"
 PREDICTED = "configdump/compare/geo-predictions.yaml"
+LAB_PREDICTED = "configdump/compare/lab-predictions.yaml"
 LAB_POD = "Pod/labns/lab-0"
 
 
@@ -128,9 +129,9 @@ ENVOY_TRIGGERS: dict[str, tuple[Trigger, ...]] = {
     ),
     "EV201": (Trigger(PREDICTED, GEO, predictions),),
     "EV202": (Trigger(PREDICTED, GEO, predictions),),
-    "EV203": (Trigger(PREDICTED, GEO, predictions),),
+    "EV203": (Trigger(LAB_PREDICTED, LAB_POD, predictions),),
     "EV204": (Trigger(PREDICTED, GEO, predictions),),
-    "EV205": (Trigger(PREDICTED, GEO, predictions),),
+    "EV205": (Trigger(LAB_PREDICTED, LAB_POD, predictions),),
     "LG101": (_log("logs/lab/envoy-1.40-lab-lines.log", line=1),),
     "LG102": (
         _log(

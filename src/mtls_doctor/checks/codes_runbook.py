@@ -58,6 +58,15 @@ PA_WEAKENS_MESH = Code(
     "Remove the namespace override or set it to STRICT once every caller has a sidecar.",
 )
 
+PA_DISABLE_VS_MUTUAL = Code(
+    "PA108",
+    "disable-with-istio-mutual-clients",
+    "error",
+    "PeerAuthentication {name} sets DISABLE for {where}, but DestinationRule {rule} makes clients "
+    "originate Istio mTLS (ISTIO_MUTUAL) to {hosts}; the plaintext servers cannot read it",
+    "Set the matching DestinationRule's tls mode to DISABLE, or drop the DISABLE policy.",
+)
+
 # --- DR: DestinationRule ---------------------------------------------------------------------
 
 DR_AGAINST_STRICT = Code(
@@ -240,6 +249,7 @@ CODES: tuple[Code, ...] = (
     PA_SHADOWED,
     PA_ROOT_SELECTOR,
     PA_WEAKENS_MESH,
+    PA_DISABLE_VS_MUTUAL,
     DR_AGAINST_STRICT,
     DR_MUTUAL_TO_PLAIN,
     DR_NO_CA,

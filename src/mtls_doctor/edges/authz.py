@@ -3,16 +3,22 @@
 After the server sidecar has accepted a connection (mTLS or plaintext), the evaluator asks the
 seam whether the server's AuthorizationPolicies deny this client. `principal` is the verified
 client identity for mTLS connections and None otherwise (principal- and namespace-based rules
-never match plaintext). The default seam allows everything.
+never match plaintext). The default seam allows everything; `edges.authz_seam.make_authz` is
+the real one.
+
+A seam answer (`Denial`) has a `verdict`: "denied" (every request is denied), "unknown" (the
+inputs cannot decide it), or "allowed"/"conditional" (the edge keeps its verdict; the step goes
+into the trace and a conditional answer lists the request conditions under `authz`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import msgspec
 
+from mtls_doctor.semantics.authz import AuthzCondition
 from mtls_doctor.semantics.trace import Step
 
 if TYPE_CHECKING:
@@ -22,7 +28,9 @@ if TYPE_CHECKING:
 
 class Denial(msgspec.Struct, frozen=True):
     step: Step  # the trace step naming the policy and rule
-    policy: str  # Envoy's name for the matched rule: ns[NS]-policy[NAME]-rule[N]
+    policy: str | None  # Envoy's name for the matched rule: ns[NS]-policy[NAME]-rule[N]
+    verdict: Literal["denied", "unknown", "conditional", "allowed"] = "denied"
+    conditions: tuple[AuthzCondition, ...] = ()  # request-dependent parts (conditional)
 
 
 AuthzSeam = Callable[["Client", "ServerFacts", "int | None", "str | None"], "Denial | None"]

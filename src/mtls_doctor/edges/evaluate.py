@@ -522,10 +522,16 @@ class Evaluator:
         denial = self.authz(client, f, ep.target_port, principal)
         if denial is not None:
             steps.append(denial.step)
-            return self._ep(ep, "denied", "authz-denied", steps, policy=denial.policy)
-        return self._ep(
+            if denial.verdict == "denied":
+                return self._ep(ep, "denied", "authz-denied", steps, policy=denial.policy)
+            if denial.verdict == "unknown":
+                return self._ep(ep, "unknown", "missing-input", steps, policy=denial.policy)
+        got = self._ep(
             ep, verdict, cause, steps, plain_cause=cause if verdict == "plaintext" else None
         )
+        if denial is not None and denial.conditions:
+            got = msgspec.structs.replace(got, authz=denial.conditions)
+        return got
 
     # -- the edge -----------------------------------------------------------------------------
 

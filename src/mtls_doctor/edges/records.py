@@ -7,6 +7,7 @@ from typing import Literal
 import msgspec
 
 from mtls_doctor.model.refs import ResourceRef
+from mtls_doctor.semantics.authz import AuthzCondition
 from mtls_doctor.semantics.trace import Step
 
 Verdict = Literal["mtls", "plaintext", "tls", "fail", "denied", "unknown", "mixed"]
@@ -38,6 +39,7 @@ class EndpointResult(msgspec.Struct, frozen=True):
     presented: str | None = None  # the identity the server presented (SAN mismatch)
     expected: tuple[str, ...] = ()  # the SANs the client accepts (SAN mismatch)
     policy: str | None = None  # the denying policy rule, Envoy-style name
+    authz: tuple[AuthzCondition, ...] = ()  # requests some policy allows or denies (conditional)
 
 
 class Outcome(msgspec.Struct, frozen=True):

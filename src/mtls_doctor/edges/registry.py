@@ -220,10 +220,12 @@ class Registry:
         label = w.labels.get(TLS_MODE_LABEL)
         if label is not None:
             mode, why = label, f"the pod label {TLS_MODE_LABEL}={label}"
+        elif w.gateway:
+            mode, why = "disabled", f"gateway pods get no {TLS_MODE_LABEL} label"
         elif inj.injected and not inj.observed:
             mode, why = "istio", f"the injector will label it {TLS_MODE_LABEL}=istio"
         elif inj.injected:
-            mode, why = "istio", "the pod has a sidecar"
+            mode, why = "disabled", f"the pod has a sidecar but no {TLS_MODE_LABEL} label"
         else:
             mode, why = "disabled", f"the pod has no sidecar and no {TLS_MODE_LABEL} label"
         return Endpoint(

@@ -49,6 +49,11 @@ def port_list(value: str | None) -> frozenset[int]:
 
 
 def _inbound_excluded(w: Workload, port: int | None) -> tuple[bool, str]:
+    if w.gateway:
+        return True, (
+            "it is an Istio gateway: PeerAuthentication does not govern its listeners "
+            "(its Gateway resources decide TLS)"
+        )
     if port is None:
         return False, ""
     if port in PROXY_PORTS:

@@ -25,7 +25,8 @@ Pure API (frozen records in, frozen records out; only `bugreport.open_archive` r
   `envoy.causes.LOG_ONLY_CAUSES`), flags, code, details, `next_step`, `upstream_cluster`,
   `destination` (host:port from an outbound cluster name, to join with edges), `peer`.
 - `envoy.logfindings.log_findings(events) -> tuple[Finding, ...]`: LG findings, one per
-  (cause, upstream cluster or log file).
+  (cause, upstream cluster or log file); `group_events(events) -> tuple[EventGroup, ...]`:
+  failures grouped by (cause, upstream cluster, peer host) with counts and first origin.
 - `envoy.bugreport.open_archive(path) -> BugReport`: cluster resource YAML texts, per-proxy
   config dumps, proxy/istiod/operator/cni logs, proxy /certs, cluster secrets, with problems
   naming archive members for corrupt or truncated input.

@@ -56,6 +56,7 @@ class Probe(_S, frozen=True):
 
 class Container(_S, frozen=True):
     name: str = ""
+    args: list[str] = []
     ports: list[ContainerPort] = []
     readiness_probe: Probe | None = None
     liveness_probe: Probe | None = None

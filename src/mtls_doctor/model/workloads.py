@@ -42,6 +42,8 @@ class Workload(msgspec.Struct, frozen=True):
     pods: tuple[PodInstance, ...]
     origin: Origin
     from_template: bool  # no pod was in the input; the template stands for them
+    gateway: bool = False  # an Istio gateway (proxy in router mode), not a sidecar
+
 
     @property
     def key(self) -> str:
@@ -76,6 +78,19 @@ class Workload(msgspec.Struct, frozen=True):
                 if p.name == name_or_number:
                     return p.container_port
         return None
+
+
+GATEWAY_LABELS = {"istio": ("ingressgateway", "egressgateway", "eastwestgateway")}
+GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
+
+
+def is_gateway(labels: dict[str, str], spec: kube.PodSpec) -> bool:
+    """An Istio gateway: its proxy runs as a router; PeerAuthentication does not govern it."""
+    if GATEWAY_NAME_LABEL in labels or labels.get("istio") in GATEWAY_LABELS["istio"]:
+        return True
+    return any(
+        c.name == PROXY_CONTAINER and "router" in c.args for c in spec.containers
+    )
 
 
 def pod_has_sidecar(pod: kube.Pod) -> bool | None:
@@ -180,6 +195,7 @@ def build_workloads(pods: list[Loaded[kube.Pod]], controllers: list[Loaded[Any]]
             pods=instances,
             origin=ctrl.origin if ctrl is not None else first.origin,
             from_template=False,
+            gateway=is_gateway(first.obj.metadata.labels, spec),
         )
         if (ns, kind, name) in result:
             variants.append(w)
@@ -205,5 +221,6 @@ def build_workloads(pods: list[Loaded[kube.Pod]], controllers: list[Loaded[Any]]
             pods=(),
             origin=c.origin,
             from_template=True,
+            gateway=is_gateway(tpl.metadata.labels, tpl.spec),
         )
     return sorted([*result.values(), *variants], key=lambda w: (w.namespace, w.name, w.kind))

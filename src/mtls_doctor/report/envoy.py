@@ -102,6 +102,8 @@ def inbound_json(p: InboundPort, source: str) -> dict[str, Any]:
                 "name": ch.name,
                 "transport_protocol": ch.transport_protocol,
                 "alpn": list(ch.alpn),
+                "server_names": list(ch.server_names),
+                "kind": ch.kind,
                 "tls": _tls_json(ch.tls),
                 "rbac": [msgspec.to_builtins(r) for r in ch.rbac],
                 "deny_all": ch.deny_all,
