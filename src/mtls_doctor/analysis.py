@@ -11,9 +11,10 @@ import msgspec
 from mtls_doctor.checks.context import CheckContext
 from mtls_doctor.checks.finding import Finding
 from mtls_doctor.checks.registry import run_checks
-from mtls_doctor.edges.authz import AuthzSeam, allow_all
+from mtls_doctor.edges.authz import AuthzSeam
+from mtls_doctor.edges.authz_seam import make_authz
 from mtls_doctor.edges.classes import DestinationResult, classify
-from mtls_doctor.edges.engine import EdgeEngine
+from mtls_doctor.edges.engine import EdgeEngine, RelevanceHook
 from mtls_doctor.edges.records import Edge
 from mtls_doctor.edges.trust import TrustCheck
 from mtls_doctor.model.load import LoadResult
@@ -46,14 +47,17 @@ class Analysis(msgspec.Struct):
 def analyze(
     load: LoadResult,
     *,
-    authz: AuthzSeam = allow_all,
+    authz: AuthzSeam | None = None,
+    authz_relevance: RelevanceHook | None = None,
     progress: DestinationHook | None = None,
     load_seconds: float = 0.0,
     now: datetime | None = None,
 ) -> Analysis:
     when = now or datetime.now(UTC)
     trust, cert_findings = certificates(load, when)
-    engine = EdgeEngine(load.mesh, authz, trust=trust)
+    if authz is None:  # AuthorizationPolicy evaluation; a seam given by a caller (tests) wins
+        authz, authz_relevance = make_authz(load.mesh)
+    engine = EdgeEngine(load.mesh, authz, authz_relevance, trust=trust)
     t0 = time.perf_counter()
     dests = [(c, s, p) for c in load.mesh.clusters for s, p in engine.destinations(c)]
     results: list[DestinationResult] = []

@@ -168,3 +168,14 @@ def test_bug_report_archive_as_input(tmp_path: Path) -> None:
 def test_envoy_all_lists_endpoints() -> None:
     _, out, _ = run("envoy", str(REAL), "--all", "--fail-on", "never")
     assert "172.16.188.33:5000" in out  # frontend's endpoint, tlsMode istio
+
+
+def test_text_views_keep_bracketed_names() -> None:
+    """Istio's policy names (`ns[NS]-policy[NAME]-rule[N]`) are data, not rich markup."""
+    _, out, _ = run(
+        "envoy", str(FIX / "configdump/envoy-lab/config_dump.json"), "--fail-on", "never"
+    )
+    assert "ns[labns]-policy[deny-curl]-rule[0]" in out
+    log = FIX / "logs/lab/envoy-1.40-lab-lines.log"
+    _, out, _ = run("logs", str(log), "--fail-on", "never")
+    assert "ns[echo]-policy[deny-curl]-rule[0]" in out

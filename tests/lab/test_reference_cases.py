@@ -20,6 +20,7 @@ SIGNATURES: dict[str, list[tuple[str, str]]] = {
     "a-mtls-strict": [("peer_identity_seen_by_app", CURL), ("server_log_line", f"dn_peer={CURL}")],
     "d2-mtls-permissive": [("server_chain", "permissive-mtls-http")],
     "c-plaintext-strict": [
+        ("stats", "no_filter_chain_match"),
         ("response_flags", "UC"),
         ("details", "connection_termination"),
         ("server_log_line", "filter_chain_not_found"),
@@ -27,6 +28,7 @@ SIGNATURES: dict[str, list[tuple[str, str]]] = {
     "i8-no-sidecar-strict": [("client_error", "reset"), ("server_log_line", "flags=NR")],
     "d-plaintext-permissive": [("server_chain", "permissive-plaintext-http")],
     "b-san-mismatch": [
+        ("stats", "ssl.fail_verify_san"),
         ("response_flags", "UF"),
         ("upstream_transport_failure_reason", "CERTIFICATE_VERIFY_FAILED"),
         ("upstream_transport_failure_reason", "SAN_matcher"),
@@ -38,6 +40,7 @@ SIGNATURES: dict[str, list[tuple[str, str]]] = {
         ("server_log_line", "unable_to_get_local_issuer"),
     ],
     "f-expired-server-cert": [
+        ("stats", "ssl.fail_verify_error"),
         ("response_flags", "UF"),
         ("upstream_transport_failure_reason", "certificate_has_expired"),
     ],
@@ -48,13 +51,19 @@ SIGNATURES: dict[str, list[tuple[str, str]]] = {
             "rbac_access_denied_matched_policy[ns[echo]-policy[deny-curl]-rule[0]]",
         ),
     ],
-    "g2-tcp-rbac-deny": [("server_log_line", "term=rbac_access_denied_matched_policy")],
+    "g2-tcp-rbac-deny": [
+        ("stats", "tcp.rbac.denied"),
+        ("server_log_line", "term=rbac_access_denied_matched_policy"),
+    ],
     "h2-mtls-to-disable-http": [
         ("upstream_transport_failure_reason", "WRONG_VERSION_NUMBER"),
         ("server_log_line", "http1.codec_error"),
     ],
     # The client's own error is a TLS 1.3 race (alert or EOF); the server log is not.
-    "i5-app-tls-strict": [("server_log_line", "PEER_DID_NOT_RETURN_A_CERTIFICATE")],
+    "i5-app-tls-strict": [
+        ("stats", "ssl.fail_verify_no_cert"),
+        ("server_log_line", "PEER_DID_NOT_RETURN_A_CERTIFICATE"),
+    ],
     "i7-app-tls-permissive-http": [("server_log_line", "filter_chain_not_found")],
     "app-tls-permissive-tcp": [("server_chain", "permissive-tls-passthrough")],
     "passthrough-permissive": [("client_log_line", "cluster=PassthroughCluster")],

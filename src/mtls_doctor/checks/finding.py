@@ -32,3 +32,6 @@ class Finding(msgspec.Struct, frozen=True):
     fix: str
     origin: Origin | None = None
     cluster: str | None = None
+    # A YAML merge patch (kubectl patch --type merge) of the object to change, attached only
+    # after re-analysing the mesh with it applied showed that it fixes the edge.
+    patch: str | None = None

@@ -156,6 +156,17 @@ def super_groups(
     return result
 
 
+def _authz_per_client(engine: EdgeEngine, svc: MeshService, port: SvcPort) -> bool:
+    """Whether authorization can tell this destination's clients apart. A relevance hook with
+    `distinguishes(svc, port)` (edges.authz_seam) says so per service; any other hook means
+    every destination."""
+    hook = engine.authz_relevance
+    if hook is None:
+        return False
+    distinguishes = getattr(hook, "distinguishes", None)
+    return True if distinguishes is None else bool(distinguishes(svc, port))
+
+
 def classify(
     engine: EdgeEngine, cluster: str, svc: MeshService, port: SvcPort
 ) -> DestinationResult:
@@ -168,7 +179,7 @@ def classify(
             got = slots[id(outcome)] = _Slot(outcome)
         return got
 
-    per_client = engine.authz_relevance is not None or (
+    per_client = _authz_per_client(engine, svc, port) or (
         engine.trust is not None and engine.trust.has_workload_certs(cluster)
     )
     if per_client:

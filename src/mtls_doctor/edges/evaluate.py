@@ -277,7 +277,7 @@ class Evaluator:
 
     # -- per endpoint -------------------------------------------------------------------------
 
-    def _endpoint_wire(
+    def endpoint_wire(
         self, s: Settings, ep: Endpoint, port: SvcPort, base: Wire
     ) -> tuple[Wire, str, str | None]:
         """(wire, why, cause-if-not-mtls) for one endpoint."""
@@ -438,9 +438,26 @@ class Evaluator:
             )
             return self._ep(ep, "fail", cause, steps, plain_cause=plain_cause)
         if result == "client-cert-required":
-            cause = (
-                "untrusted-root" if s is not None and s.mode == "mutual" else "client-cert-missing"
-            )
+            tls = s.tls if s is not None else None
+            if (
+                s is not None
+                and s.mode == "simple"
+                and tls is not None
+                and not tls.insecure_skip_verify
+                and not tls.ca_certificates
+                and not tls.credential_name
+            ):
+                steps.append(
+                    Step(
+                        "server sidecar",
+                        "the DestinationRule's SIMPLE TLS checks the server against the system "
+                        "roots, which do not hold the mesh root: the client rejects the sidecar's "
+                        "certificate (before STRICT would refuse the missing client certificate)",
+                        (),
+                    )
+                )
+                return self._ep(ep, "fail", "untrusted-root", steps)
+            cause = "untrusted-root" if s is not None and s.mode == "mutual" else "client-cert-missing"  # noqa: E501
             steps.append(
                 Step(
                     "server sidecar",
@@ -629,7 +646,7 @@ class Evaluator:
             trace.append(sstep)
             per = []
             for e in endpoints:
-                wire, why, cause = self._endpoint_wire(settings, e, port, base)
+                wire, why, cause = self.endpoint_wire(settings, e, port, base)
                 per.append(self._endpoint(client, svc, port, e, wire, why, cause, settings))
         else:
             per = [

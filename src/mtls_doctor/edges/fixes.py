@@ -114,6 +114,8 @@ def suggest(
         text = f"Add {svc.namespace}/{svc.display} to the egress hosts of the client's Sidecar, or use outboundTrafficPolicy ALLOW_ANY"  # noqa: E501
     elif cause == "trust-domain-rejected":
         text = "Add the client's trust domain to trustDomainAliases in the server cluster's mesh config"  # noqa: E501
+    elif cause == "untrusted-root" and settings is not None and settings.mode == "simple":
+        text = f"Use tls.mode ISTIO_MUTUAL (or drop the tls block) in {_dr_name(settings)}"
     elif cause == "untrusted-root":
         text = "Give both sides certificates from one root of trust (plug-in CA cacerts with a shared root)"  # noqa: E501
     elif cause == "cert-expired":

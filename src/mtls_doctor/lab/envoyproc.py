@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -141,6 +142,32 @@ def wait_ready(
             if time.monotonic() > deadline:
                 raise LabError(f"{', '.join(pending)} Envoy not ready after {timeout:.0f} s")
             time.sleep(0.005)
+
+
+# Counters that name a TLS, filter-chain or RBAC outcome (envoy-behaviour.md §5.7).
+STATS_FILTER = (
+    r"ssl\.(fail_verify|connection_error|no_certificate)|rbac\.(allowed|denied)|"
+    r"no_filter_chain_match|downstream_cx_protocol_error|upstream_cx_connect_fail|"
+    r"upstream_rq_retry$"
+)
+
+
+def read_stats(admin_port: int) -> dict[str, int]:
+    """Non-zero counters matching STATS_FILTER from a running Envoy's admin; {} if unreachable."""
+    query = urllib.parse.urlencode({"usedonly": "", "filter": STATS_FILTER})
+    try:
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{admin_port}/stats?{query}", timeout=2
+        ) as resp:
+            text = resp.read().decode("utf-8", "replace")
+    except (urllib.error.URLError, OSError):
+        return {}
+    out: dict[str, int] = {}
+    for line in text.splitlines():
+        name, sep, value = line.rpartition(": ")
+        if sep and value.strip().isdigit() and int(value) > 0:
+            out[name.strip()] = int(value)
+    return out
 
 
 def stop(proc: subprocess.Popen[bytes], timeout: float = 3.0) -> int:

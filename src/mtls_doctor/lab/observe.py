@@ -37,6 +37,7 @@ class Observation(msgspec.Struct, frozen=True):
     app_saw_tls: bool
     server_chain: str | None
     evidence: tuple[str, ...] = ()
+    stats: tuple[str, ...] = ()
 
 
 class Outcome(msgspec.Struct, frozen=True):
@@ -93,6 +94,11 @@ def observe(run: LabRun) -> Observation:
         app_saw_tls=bool(info.get("tls")) if reached else False,
         server_chain=chain,
         evidence=tuple(run.client_evidence[:4] + run.server_evidence[:4]),
+        stats=tuple(
+            f"{side} {name}: {value}"
+            for side, counters in sorted(run.stats.items())
+            for name, value in sorted(counters.items())
+        ),
     )
 
 

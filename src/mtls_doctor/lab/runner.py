@@ -27,6 +27,7 @@ from mtls_doctor.lab.envoyproc import (
     LabError,
     envoy_command,
     find_envoy,
+    read_stats,
     start,
     stop,
     wait_ready,
@@ -58,6 +59,7 @@ class LabRun(msgspec.Struct, frozen=True):
     server_evidence: list[str]
     exit_codes: dict[str, int]
     seconds: float
+    stats: dict[str, dict[str, int]] = {}
     kept: str | None = None
 
 
@@ -197,6 +199,7 @@ def _attempt(
         else:
             dialled = ports.app
         result: ClientResult = send(dialled, case.app_protocol, case.host, path=request_path(case))
+        stats = {side: read_stats(admin[side]) for side in procs}
         # Stop the client first: its upstream connections close, so the server writes its
         # connection-level log lines; Envoy flushes its access logs when it exits.
         for side in ("client", "server"):
@@ -225,6 +228,7 @@ def _attempt(
             client_evidence=evidence(lab_dir / "logs/client-envoy.log"),
             server_evidence=evidence(lab_dir / "logs/server-envoy.log"),
             exit_codes=exit_codes,
+            stats=stats,
             seconds=time.monotonic() - t0,
             kept=str(lab_dir) if keep is not None else None,
         )

@@ -51,6 +51,12 @@ def edge_dict(edge: Edge) -> dict[str, Any]:
         }
     )
     d["fix"] = o.fix
+    authz = list(dict.fromkeys(c for e in o.endpoints for c in e.authz))
+    if authz:  # conditional authorization: which requests a policy allows or denies
+        d["authz"] = [
+            {"policy": c.policy, "action": c.action, "effect": c.effect, "condition": c.condition}
+            for c in authz
+        ]
     return d
 
 

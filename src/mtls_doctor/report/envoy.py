@@ -155,7 +155,7 @@ def _sans_text(t: TlsSettings | None) -> str:
 
 
 def _cluster_table(config: ProxyConfig, show_all: bool) -> Table | None:
-    table = Table(title=f"Outbound clusters ({config.source})", title_justify="left")
+    table = Table(title=Text(f"Outbound clusters ({config.source})"), title_justify="left")
     for col in ("cluster", "TLS", "SANs checked", "SNI / ALPN / trusted CA"):
         table.add_column(col, overflow="fold")
     rows = 0
@@ -177,13 +177,13 @@ def _cluster_table(config: ProxyConfig, show_all: bool) -> Table | None:
                 )
                 if x
             )
-        table.add_row(c.name, mode, _sans_text(t), details)
+        table.add_row(*(Text(x) for x in (c.name, mode, _sans_text(t), details)))
         rows += 1
     return table if rows else None
 
 
 def _inbound_table(config: ProxyConfig) -> Table:
-    table = Table(title=f"Inbound ports ({config.source})", title_justify="left")
+    table = Table(title=Text(f"Inbound ports ({config.source})"), title_justify="left")
     for col in ("port", "mode", "filter chains", "RBAC policies"):
         table.add_column(col, overflow="fold")
     for p in config.inbound:
@@ -195,32 +195,36 @@ def _inbound_table(config: ProxyConfig) -> Table:
         rbac = [f"{r.action}{' (shadow)' if r.shadow else ''} {r.name} [{r.layer}]" for r in p.rbac]
         if any(ch.deny_all for ch in p.chains):
             rbac.append("ALLOW with no policy: denies all")
-        mode = p.mode + (" [red](REJECTED — not in effect)[/]" if p.rejected else "")
+        mode = Text(p.mode)
+        if p.rejected:
+            mode.append(" (REJECTED — not in effect)", style="red")
         table.add_row(
-            str(p.port) if p.port is not None else "* (catch-all)",
+            Text(str(p.port) if p.port is not None else "* (catch-all)"),
             mode,
-            "\n".join(dict.fromkeys(chains)),
-            "\n".join(dict.fromkeys(rbac)) or "-",
+            Text("\n".join(dict.fromkeys(chains))),
+            Text("\n".join(dict.fromkeys(rbac)) or "-"),
         )
     return table
 
 
 def _endpoint_table(config: ProxyConfig) -> Table:
-    table = Table(title=f"Endpoints ({config.source})", title_justify="left")
+    table = Table(title=Text(f"Endpoints ({config.source})"), title_justify="left")
     for col in ("address", "tlsMode", "health", "cluster"):
         table.add_column(col, overflow="fold")
     for e in config.endpoints:
-        table.add_row(e.address, e.tls_mode or "-", e.health or "-", e.cluster)
+        table.add_row(
+            *(Text(x) for x in (e.address, e.tls_mode or "-", e.health or "-", e.cluster))
+        )
     return table
 
 
 def _secret_table(config: ProxyConfig, now: datetime) -> Table:
-    table = Table(title=f"Secrets ({config.source})", title_justify="left")
+    table = Table(title=Text(f"Secrets ({config.source})"), title_justify="left")
     for col in ("name", "type", "status", "valid now", "serial", "not after", "SANs"):
         table.add_column(col, overflow="fold")
     for s in config.secrets:
         valid = valid_at(s, now)
-        table.add_row(
+        cells = (
             s.name,
             s.kind,
             s.status,
@@ -229,6 +233,7 @@ def _secret_table(config: ProxyConfig, now: datetime) -> Table:
             s.not_after or "-",
             "\n".join(s.sans) or "-",
         )
+        table.add_row(*(Text(x) for x in cells))
     return table
 
 
@@ -291,10 +296,10 @@ def to_text(
 def diff_text(diff: ClusterDiff) -> RenderableType:
     table = Table(title="TLS differences", title_justify="left")
     table.add_column("field")
-    table.add_column(f"A: {diff.a_name}\n({diff.a_source})", overflow="fold")
-    table.add_column(f"B: {diff.b_name}\n({diff.b_source})", overflow="fold")
+    table.add_column(Text(f"A: {diff.a_name}\n({diff.a_source})"), overflow="fold")
+    table.add_column(Text(f"B: {diff.b_name}\n({diff.b_source})"), overflow="fold")
     for d in diff.differences:
-        table.add_row(d.field, d.a, d.b)
+        table.add_row(Text(d.field), Text(d.a), Text(d.b))
     if not diff.differences:
         return Text(f"{diff.a_name} and {diff.b_name}: no TLS-relevant difference")
     return table

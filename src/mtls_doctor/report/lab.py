@@ -37,6 +37,7 @@ def result_dict(result: LabResult) -> dict[str, Any]:
             "client_error": obs.client_error,
             "server_chain": obs.server_chain,
             "evidence": list(obs.evidence),
+            "stats": list(obs.stats),
         },
         "agree": result.agrees,
         "envoy_version": result.envoy_version,
@@ -107,6 +108,8 @@ def render_text(result: LabResult) -> RenderableType:
         logs.append(obs.server_log_line + "\n")
     if logs:
         parts.append(logs)
+    if obs.stats:
+        parts.append(Text("counters: " + "; ".join(obs.stats), style="dim"))
     if obs.evidence and not result.agrees:
         parts.append(Text("\n".join(obs.evidence), style="dim"))
     parts.append(Text(f"replayed in {result.seconds:.2f} s", style="dim"))

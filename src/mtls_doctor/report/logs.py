@@ -84,7 +84,8 @@ def to_text(events: Sequence[LogEvent], findings: Sequence[Finding]) -> Renderab
         who = "\n".join(
             x for x in (e.upstream_cluster, e.peer, e.policy and f"policy {e.policy}") if x
         )
-        table.add_row(f"{e.source}:{e.line}", e.cause or "-", code or "-", who or "-", _what(e))
+        cells = (f"{e.source}:{e.line}", e.cause or "-", code or "-", who or "-", _what(e))
+        table.add_row(*(Text(x) for x in cells))
     if not events:
         return Group(summary, Text("no log line about TLS, mTLS or authorization"))
     return Group(summary, table)

@@ -70,6 +70,7 @@ class AuthzResult(msgspec.Struct, frozen=True):
     reason: str
     resources: tuple[Policy, ...] = ()  # the policies that decided
     conditions: tuple[AuthzCondition, ...] = ()
+    notes: tuple[str, ...] = ()  # rules Istio skips or drops, CUSTOM provider problems
 
 
 ALLOWED_NO_POLICY = AuthzResult("allowed", None, "no AuthorizationPolicy applies")
@@ -433,7 +434,7 @@ def decide(
         action = "CUSTOM" if h.name.startswith(EXT_AUTHZ_PREFIX) else "DENY"
         why = f"{action} {h.policy.namespace}/{h.policy.name} rule {_index(h.name)} matches " \
               f"every request of {ctx(h.policy, True).who}"  # fmt: skip
-        return AuthzResult("denied", h.name, _with(why, notes), (h.policy,))
+        return AuthzResult("denied", h.name, why, (h.policy,), (), tuple(notes))
     for h in deny_hits:
         if h.match.kind == "some":
             conditions.append(AuthzCondition(h.name, "DENY", "denied when", h.match.text))
@@ -452,11 +453,8 @@ def decide(
             if not maybe and not some:
                 misses = [f"{h.policy.namespace}/{h.policy.name} rule {_index(h.name)}: "
                           f"{h.match.text}" for h in hits if h.match.text]  # fmt: skip
-                names = ", ".join(f"{p.namespace}/{p.name}" for p in allow)
-                why = f"no rule of the ALLOW policies ({names}) matches {ctx(allow[0], False).who}"
-                return AuthzResult(
-                    "denied", "none", _with(why, [*misses, *notes]), tuple(allow)
-                )
+                why = "; ".join(misses) or "no ALLOW rule is left on this chain"
+                return AuthzResult("denied", "none", why, tuple(allow), (), tuple(notes))
             unknown += maybe
             conditions += [
                 AuthzCondition(h.name, "ALLOW", "allowed only when", h.match.text) for h in some
@@ -465,21 +463,17 @@ def decide(
     if unknown:
         h = unknown[0]
         why = f"{h.policy.namespace}/{h.policy.name} rule {_index(h.name)}: {h.match.text}"
-        return AuthzResult(
-            "unknown", h.name, _with(why, notes), tuple(dict.fromkeys(u.policy for u in unknown))
-        )
+        refs = tuple(dict.fromkeys(u.policy for u in unknown))
+        return AuthzResult("unknown", h.name, why, refs, (), tuple(notes))
     if conditions:
         refs = tuple(dict.fromkeys(h.policy for h in cond_hits))
         text = "; ".join(f"{c.effect} {c.condition} ({c.policy})" for c in conditions)
-        return AuthzResult("conditional", None, _with(f"requests {text}", notes), refs,
-                           tuple(conditions))  # fmt: skip
+        return AuthzResult(
+            "conditional", None, f"requests {text}", refs, tuple(conditions), tuple(notes)
+        )
     why = "no DENY rule matches" if not allow else "an ALLOW rule matches every request"
-    return AuthzResult("allowed", None, _with(why, notes), tuple(enforced))
+    return AuthzResult("allowed", None, why, tuple(enforced), (), tuple(notes))
 
 
 def _index(name: str) -> str:
     return name.rsplit("-rule[", 1)[1].split("]", 1)[0]
-
-
-def _with(text: str, notes: Sequence[str]) -> str:
-    return text if not notes else f"{text} ({'; '.join(notes)})"

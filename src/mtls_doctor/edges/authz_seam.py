@@ -1,0 +1,215 @@
+"""AuthorizationPolicy evaluation plugged into the edge engine (`EdgeEngine(authz=...,
+authz_relevance=...)`).
+
+`make_authz(mesh)` returns the seam the evaluator calls after a server sidecar accepted a
+connection, and the relevance hook that keeps the engine's shared outcomes honest: clients share
+an outcome unless a policy on the destination's servers names identities, and then the client's
+identity becomes part of its relative key. Policies are indexed per cluster and namespace once;
+answers are cached per (server workload, port, chain, principal).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Hashable
+
+from msgspec.structs import replace
+
+from mtls_doctor.edges.authz import AuthzSeam, Denial
+from mtls_doctor.edges.evaluate import Client
+from mtls_doctor.edges.registry import MeshService, SvcPort
+from mtls_doctor.edges.server import ServerFacts
+from mtls_doctor.model.mesh import Mesh
+from mtls_doctor.model.refs import ResourceRef
+from mtls_doctor.model.workloads import Workload
+from mtls_doctor.semantics.authz import (
+    AuthzCondition,
+    AuthzResult,
+    Chain,
+    Policy,
+    Request,
+    applicable,
+    decide,
+    identity_dependent,
+    is_dry_run,
+)
+from mtls_doctor.semantics.trace import Step, selects
+
+CLIENT_ID = "$CLIENT_ID"  # filled in per client when an edge is materialised
+
+
+def policy_ref(p: Policy) -> ResourceRef:
+    return ResourceRef("AuthorizationPolicy", p.namespace, p.name, p.cluster, p.origin)
+
+
+class AuthzIndex:
+    """The AuthorizationPolicies of a mesh, indexed for the seam and the relevance hook."""
+
+    def __init__(self, mesh: Mesh) -> None:
+        self.mesh = mesh
+        self._by_ns: dict[str, dict[str, list[Policy]]] = {}
+        for name, c in mesh.clusters.items():
+            by_ns: dict[str, list[Policy]] = defaultdict(list)
+            for p in c.authorization_policies:
+                by_ns[p.namespace].append(p)
+            self._by_ns[name] = by_ns
+        self._attached: dict[tuple[str, int], tuple[Policy, ...]] = {}
+        self._answers: dict[tuple[str, int, int | None, str, str | None], Denial | None] = {}
+        self._distinct: dict[tuple[str, str, tuple[tuple[str, str], ...] | None], bool] = {}
+        self._any_identity = any(
+            identity_dependent(p) and not is_dry_run(p)
+            for c in mesh.clusters.values()
+            for p in c.authorization_policies
+        )
+
+    # -- which policies ------------------------------------------------------------------------
+
+    def attached(self, cluster: str, w: Workload) -> tuple[Policy, ...]:
+        key = (cluster, id(w))
+        got = self._attached.get(key)
+        if got is None:
+            root = self.mesh.clusters[cluster].config.root_namespace
+            by_ns = self._by_ns[cluster]
+            candidates = [*by_ns.get(root, ()), *(by_ns.get(w.namespace, ()) if w.namespace != root else ())]  # noqa: E501
+            got = applicable(candidates, w.namespace, w.labels, root)
+            self._attached[key] = got
+        return got
+
+    # -- the seam ------------------------------------------------------------------------------
+
+    def seam(
+        self, client: Client, server: ServerFacts, port: int | None, principal: str | None
+    ) -> Denial | None:
+        w = server.workload
+        key = (server.cluster, id(w), port, server.port_kind, principal)
+        if key in self._answers:
+            return self._answers[key]
+        policies = self.attached(server.cluster, w)
+        got = None if not policies else self._answer(server, policies, port, principal)
+        self._answers[key] = got
+        return got
+
+    def _answer(
+        self, server: ServerFacts, policies: tuple[Policy, ...], port: int | None,
+        principal: str | None,
+    ) -> Denial | None:  # fmt: skip
+        cfg = self.mesh.clusters[server.cluster].config
+        providers = tuple(p.name for p in cfg.extension_providers)
+
+        def run(chain: Chain) -> AuthzResult:
+            return decide(
+                policies, Request(principal, port, chain),
+                trust_domains=cfg.trust_domains, providers=providers,
+            )  # fmt: skip
+
+        kind = server.port_kind
+        if kind == "auto":  # HTTP and TCP chains; the HTTP one decides, the TCP one is noted
+            result, tcp = run("http"), run("tcp")
+            if tcp.decision != result.decision:
+                result = _note_tcp(result, tcp)
+        else:
+            result = run("http" if kind == "http" else "tcp")
+        if result.decision == "allowed" and result.resources == ():
+            return None
+        return _denial(result, principal, kind)
+
+
+def _note_tcp(http: AuthzResult, tcp: AuthzResult) -> AuthzResult:
+    """On an auto-detected port, non-HTTP bytes take the TCP chain: say what happens there."""
+    extra = AuthzCondition(
+        tcp.policy or "none",
+        "TCP chain",
+        f"non-HTTP connections on this auto-detected port are {tcp.decision}",
+        tcp.reason,
+    )
+    if http.decision in ("denied", "unknown"):
+        return http
+    decision = "conditional" if http.decision == "allowed" else http.decision
+    return replace(
+        http,
+        decision=decision,
+        reason=f"{http.reason}; non-HTTP connections: {tcp.decision} ({tcp.reason})",
+        conditions=(*http.conditions, extra),
+        resources=tuple(dict.fromkeys((*http.resources, *tcp.resources))),
+    )
+
+
+_VERB = {"denied": "denies", "unknown": "may deny", "conditional": "conditionally allows",
+         "allowed": "allows"}  # fmt: skip
+
+
+def _denial(result: AuthzResult, principal: str | None, kind: str) -> Denial:
+    who = CLIENT_ID if principal else "plaintext connections (no peer identity)"
+    chain = {"http": "HTTP", "tcp": "TCP", "auto": "HTTP (auto-detected)"}.get(kind, "TCP")
+    names = ", ".join(f"{p.namespace}/{p.name}" for p in result.resources)
+    first = names.split(", ", 1)[0]
+    if result.decision == "denied" and result.policy == "none":
+        text = (
+            f"no rule of the ALLOW policies {names} matches {who} on the {chain} chain: denied "
+            f"(rbac_access_denied_matched_policy[none]): {result.reason}"
+        )
+    elif result.decision == "denied":
+        text = f"policy {first} rule {_rule(result.policy)} denies {who} on the {chain} chain"
+    elif result.decision == "unknown":
+        text = (
+            f"policy {first} rule {_rule(result.policy)} may deny {who} on the {chain} chain, "
+            f"and the inputs cannot tell: {result.reason}"
+        )
+    else:
+        text = f"policies {names} {_VERB[result.decision]} {who} on the {chain} chain: " \
+               f"{result.reason}"  # fmt: skip
+    if result.notes:
+        text += f" ({'; '.join(result.notes)})"
+    return Denial(
+        Step("authorization", text, tuple(policy_ref(p) for p in result.resources)),
+        result.policy,
+        result.decision,
+        result.conditions,
+    )
+
+
+def _rule(name: str | None) -> str:
+    return (name or "").rsplit("-rule[", 1)[-1].split("]", 1)[0]
+
+
+class AuthzRelevance:
+    """The engine's relevance hook: the client's identity where a policy on the destination's
+    servers tells identities apart, else None (all clients share the outcome)."""
+
+    def __init__(self, index: AuthzIndex) -> None:
+        self.index = index
+
+    def distinguishes(self, svc: MeshService, port: SvcPort | None = None) -> bool:
+        """Whether some enforced policy on a server behind `svc` names identities (cached per
+        service; conservative when the servers cannot be told from a selector)."""
+        sel = tuple(sorted(svc.selector.items())) if svc.selector else None
+        key = (svc.namespace, svc.hostname, sel)
+        got = self.index._distinct.get(key)
+        if got is None:
+            got = self._distinguishes(svc)
+            self.index._distinct[key] = got
+        return got
+
+    def _distinguishes(self, svc: MeshService) -> bool:
+        idx = self.index
+        if not idx._any_identity:
+            return False
+        if not svc.selector:
+            return True
+        for name, c in idx.mesh.clusters.items():
+            for w in c.workloads_by_ns.get(svc.namespace, ()):
+                if selects(svc.selector, w.labels) and any(
+                    identity_dependent(p) and not is_dry_run(p) for p in idx.attached(name, w)
+                ):
+                    return True
+        return False
+
+    def __call__(self, client: Client, svc: MeshService, port: SvcPort) -> Hashable:
+        if client.identity is None or not self.distinguishes(svc, port):
+            return None
+        return client.identity
+
+
+def make_authz(mesh: Mesh) -> tuple[AuthzSeam, AuthzRelevance]:
+    index = AuthzIndex(mesh)
+    return index.seam, AuthzRelevance(index)
