@@ -8,6 +8,8 @@ its port class, identities and trust domains — together with the engine's pred
 
 from __future__ import annotations
 
+from typing import Literal
+
 import msgspec
 
 from mtls_doctor.edges.engine import EdgeEngine, Target
@@ -83,10 +85,14 @@ def lab_cases(
             elif settings.mode == "auto" and settings.whole_cluster:
                 tls = IstioMutual(sni=sni, sans=settings.sans)
             elif settings.mode == "auto":
-                mode = "istio" if wire == "istio-mtls" else "disabled"
+                mode: Literal["istio", "disabled"] = (
+                    "istio" if wire == "istio-mtls" else "disabled"
+                )
                 tls = AutoMtls(endpoint_tls_mode=mode, sni=sni, sans=settings.sans)
             elif settings.mode == "simple" and settings.tls is not None:
-                ca = "skip" if settings.tls.insecure_skip_verify else "system"
+                ca: Literal["system", "mesh", "skip"] = (
+                    "skip" if settings.tls.insecure_skip_verify else "system"
+                )
                 tls = SimpleTls(sni=settings.tls.sni, sans=settings.sans, ca=ca)
             elif settings.mode == "mutual":
                 skipped.append(
