@@ -234,7 +234,12 @@ def workloadentry_account(ctx: CheckContext) -> Iterator[Finding]:
             wc, w = found
             declared = spiffe_id(c.config.trust_domain, we.namespace, account)
             actual = _identity(wc, w)
-            if declared == actual:
+            accepted = any(
+                actual in se.obj.spec.subject_alt_names
+                for se in c.service_entries
+                if any(x is we for x in _entries_of(c, se))
+            )
+            if declared == actual or accepted:
                 continue
             yield WE_IDENTITY_DIFFERS.finding(
                 Subject("WorkloadEntry", we.namespace, we.name),

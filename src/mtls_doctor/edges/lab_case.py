@@ -85,10 +85,10 @@ def lab_cases(
             elif settings.mode == "auto" and settings.whole_cluster:
                 tls = IstioMutual(sni=sni, sans=settings.sans)
             elif settings.mode == "auto":
-                mode: Literal["istio", "disabled"] = (
+                ep_mode: Literal["istio", "disabled"] = (
                     "istio" if wire == "istio-mtls" else "disabled"
                 )
-                tls = AutoMtls(endpoint_tls_mode=mode, sni=sni, sans=settings.sans)
+                tls = AutoMtls(endpoint_tls_mode=ep_mode, sni=sni, sans=settings.sans)
             elif settings.mode == "simple" and settings.tls is not None:
                 ca: Literal["system", "mesh", "skip"] = (
                     "skip" if settings.tls.insecure_skip_verify else "system"
