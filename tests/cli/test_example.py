@@ -131,3 +131,16 @@ def test_discovery_follows_remote_secrets_or_the_flag() -> None:
     both = {("10.4.2.45", "cluster1"), ("10.6.1.212", "cluster2")}
     assert endpoints("--multicluster-discovery", "cluster1=cluster2") == both
     assert endpoints("cluster1=tests/scenarios/remote-secret/remote-secret.yaml") == both
+
+
+def test_large_output_switches_to_destinations() -> None:
+    r = mtls_doctor("edges", *STAGES[2], "--max-edges", "2", "-o", "json", "--fail-on", "never")
+    doc = json.loads(r.stdout)
+    assert "edges" not in doc
+    dests = {(d["to"], d["cluster"]): d for d in doc["destinations"]}
+    g = dests[("global-echo:80", "cluster1")]
+    assert g["default"] == {"verdict": "fail", "cause": "plaintext-rejected"}
+    assert g["exceptions"] == []
+    assert g["counts"] == {"fail": 2}
+    r = mtls_doctor("edges", *STAGES[2], "--max-edges", "2", "--fail-on", "never")
+    assert "Destinations" in r.stdout and "global-echo:80 (cluster1)" in r.stdout

@@ -32,6 +32,7 @@ from mtls_doctor.semantics.authz import (
     decide,
     identity_dependent,
     is_dry_run,
+    unique,
 )
 from mtls_doctor.semantics.trace import Step, selects
 
@@ -130,7 +131,7 @@ def _note_tcp(http: AuthzResult, tcp: AuthzResult) -> AuthzResult:
         decision=decision,
         reason=f"{http.reason}; non-HTTP connections: {tcp.decision} ({tcp.reason})",
         conditions=(*http.conditions, extra),
-        resources=tuple(dict.fromkeys((*http.resources, *tcp.resources))),
+        resources=unique((*http.resources, *tcp.resources)),
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 
 from mtls_doctor.checks.finding import Finding
-from mtls_doctor.edges.classes import DestinationResult
+from mtls_doctor.edges.classes import DestinationResult, OutcomeClass
 from mtls_doctor.edges.records import Edge
 from mtls_doctor.sources.problems import InputProblem
 
@@ -89,10 +89,14 @@ def destination_dict(
     """The grouped form for large meshes: a default outcome plus exceptions. An exception names
     `ns/*` when it holds every client of that namespace (`namespace_sizes`: clients per
     namespace of the viewing cluster)."""
-    default = result.classes[0] if result.classes else None
+    merged: dict[tuple[str, str | None], list[OutcomeClass]] = {}
+    for cls in result.classes:
+        merged.setdefault((cls.outcome.verdict, cls.outcome.cause), []).append(cls)
+    ordered = sorted(merged.items(), key=lambda kv: -sum(c.count for c in kv[1]))
+    default = ordered[0][0] if ordered else None
     exceptions = []
-    for cls in result.classes[1:]:
-        clients = cls.clients
+    for (verdict, cause), classes in ordered[1:]:
+        clients = [c for cls in classes for c in cls.clients]
         per_ns: Counter[str] = Counter(c.namespace or "" for c in clients)
         names: list[str] = []
         for ns, n in sorted(per_ns.items()):
@@ -100,20 +104,14 @@ def destination_dict(
                 names.append(f"{ns}/*")
             else:
                 names.extend(c.name for c in clients if (c.namespace or "") == ns)
-        exceptions.append(
-            {"from": names, "verdict": cls.outcome.verdict, "cause": cls.outcome.cause}
-        )
+        exceptions.append({"from": names, "verdict": verdict, "cause": cause})
     counts: Counter[str] = Counter()
     for cls in result.classes:
         counts[cls.outcome.verdict] += cls.count
     d: dict[str, Any] = {"to": result.to}
     if multi:
         d["cluster"] = result.cluster
-    d["default"] = (
-        None
-        if default is None
-        else {"verdict": default.outcome.verdict, "cause": default.outcome.cause}
-    )
+    d["default"] = None if default is None else {"verdict": default[0], "cause": default[1]}
     d["exceptions"] = exceptions
     d["counts"] = dict(counts)
     return d

@@ -463,16 +463,24 @@ def decide(
     if unknown:
         h = unknown[0]
         why = f"{h.policy.namespace}/{h.policy.name} rule {_index(h.name)}: {h.match.text}"
-        refs = tuple(dict.fromkeys(u.policy for u in unknown))
+        refs = unique(u.policy for u in unknown)
         return AuthzResult("unknown", h.name, why, refs, (), tuple(notes))
     if conditions:
-        refs = tuple(dict.fromkeys(h.policy for h in cond_hits))
+        refs = unique(h.policy for h in cond_hits)
         text = "; ".join(f"{c.effect} {c.condition} ({c.policy})" for c in conditions)
         return AuthzResult(
             "conditional", None, f"requests {text}", refs, tuple(conditions), tuple(notes)
         )
     why = "no DENY rule matches" if not allow else "an ALLOW rule matches every request"
     return AuthzResult("allowed", None, why, tuple(enforced), (), tuple(notes))
+
+
+def unique(policies: Iterable[Policy]) -> tuple[Policy, ...]:
+    """Policies without repeats, in order (Loaded objects hold dicts: not hashable)."""
+    seen: dict[int, Policy] = {}
+    for p in policies:
+        seen.setdefault(id(p), p)
+    return tuple(seen.values())
 
 
 def _index(name: str) -> str:
