@@ -17,6 +17,9 @@ from mtls_doctor.edges.classes import DestinationResult, classify
 from mtls_doctor.edges.engine import EdgeEngine, RelevanceHook
 from mtls_doctor.edges.records import Edge
 from mtls_doctor.edges.trust import TrustCheck
+from mtls_doctor.envoy.logfindings import log_findings
+from mtls_doctor.envoy.logs import LogEvent
+from mtls_doctor.side_inputs import SideInputs
 from mtls_doctor.model.load import LoadResult
 
 DestinationHook = Callable[[int, int], None]  # (done, total)
@@ -28,6 +31,13 @@ class Timings(msgspec.Struct):
     checks_s: float = 0.0
 
 
+class LinkedEvent(msgspec.Struct, frozen=True):
+    """A log event tied to the destination the engine knows it by (when its cluster names one)."""
+
+    event: LogEvent
+    destination: DestinationResult | None
+
+
 class Analysis(msgspec.Struct):
     load: LoadResult
     engine: EdgeEngine
@@ -35,6 +45,7 @@ class Analysis(msgspec.Struct):
     pseudo: list[Edge]
     findings: list[Finding]
     timings: Timings
+    events: list[LinkedEvent] = []
 
     @property
     def multi(self) -> bool:
@@ -52,6 +63,7 @@ def analyze(
     progress: DestinationHook | None = None,
     load_seconds: float = 0.0,
     now: datetime | None = None,
+    side: SideInputs | None = None,
 ) -> Analysis:
     when = now or datetime.now(UTC)
     trust, cert_findings = certificates(load, when)
@@ -70,10 +82,48 @@ def analyze(
     findings = run_checks(CheckContext(load.mesh, tuple(results)))
     findings.extend(_pseudo_findings(pseudo))
     findings.extend(cert_findings)
+    events: list[LinkedEvent] = []
+    if side is not None:
+        findings.extend(proxy_findings(engine, side))
+        findings.extend(log_findings(e for e in side.events))
+        events = link_events(side.events, results)
     t2 = time.perf_counter()
     return Analysis(
-        load, engine, results, pseudo, findings, Timings(load_seconds, t1 - t0, t2 - t1)
+        load, engine, results, pseudo, findings, Timings(load_seconds, t1 - t0, t2 - t1), events
     )
+
+
+def proxy_findings(engine: EdgeEngine, side: SideInputs) -> list[Finding]:
+    """Each dump's own findings, and where it differs from what the semantics predict for the
+    workload it belongs to."""
+    from mtls_doctor.edges.predictions import predicted_clusters, predicted_inbound
+    from mtls_doctor.envoy.compare import compare
+
+    out: list[Finding] = []
+    for proxy in side.proxies:
+        out.extend(proxy.config.findings)
+        c = engine.mesh.clusters.get(proxy.cluster)
+        if c is None or proxy.namespace is None or proxy.pod is None:
+            continue
+        w = next(
+            (w for w in c.workloads_by_ns.get(proxy.namespace, ()) if any(p.name == proxy.pod for p in w.pods)),  # noqa: E501
+            None,
+        )
+        if w is None:
+            continue
+        out.extend(
+            compare(
+                proxy.config,
+                predicted_clusters(engine, c.name, w),
+                predicted_inbound(engine, c.name, w),
+            )
+        )
+    return out
+
+
+def link_events(events: list[LogEvent], results: list[DestinationResult]) -> list[LinkedEvent]:
+    by_to = {f"{r.service.hostname}:{r.port.number}": r for r in results}
+    return [LinkedEvent(e, by_to.get(e.destination or "")) for e in events if e.cause]
 
 
 def certificates(load: LoadResult, now: datetime) -> tuple[TrustCheck | None, list[Finding]]:

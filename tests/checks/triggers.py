@@ -144,3 +144,63 @@ TRIGGERS.update(
         ]
     )
 )
+
+
+def _envoy_triggers() -> dict[str, tuple[Trigger, ...]]:
+    """The EV and LG entries, kept beside the envoy tests (same fields as `Trigger`)."""
+    from tests.envoy.triggers_envoy import ENVOY_TRIGGERS
+
+    return {
+        code: tuple(Trigger(t.fixture, t.subject, t.run, t.line) for t in entries)
+        for code, entries in ENVOY_TRIGGERS.items()
+    }
+
+
+TRIGGERS.update(_envoy_triggers())
+
+
+def _mesh(fixture: str, subject: str, line: int) -> tuple[Trigger, ...]:
+    return (Trigger(fixture, subject, analyze_manifests, line),)
+
+
+# The runbook and AuthorizationPolicy checks: tests/fixtures/mesh/checks-<family>.yaml put each
+# resource that must trigger a code next to a look-alike that must not (tests/scenarios/checks-*).
+TRIGGERS.update(
+    {
+        "AZ101": _mesh("mesh/checks-az.yaml", "AuthorizationPolicy/shop/legacy-api-callers", 114),
+        "AZ102": _mesh("mesh/checks-az.yaml", "AuthorizationPolicy/shop/allow-nothing", 146),
+        "AZ103": _mesh("mesh/checks-az.yaml", "AuthorizationPolicy/shop/split", 157),
+        "AZ104": _mesh("mesh/checks-az.yaml", "AuthorizationPolicy/shop/typos", 175),
+        "AZ105": _mesh("mesh/checks-az.yaml", "AuthorizationPolicy/shop/typos", 175),
+        "AZ106": _mesh("mesh/checks-az.yaml", "AuthorizationPolicy/shop/ext-authz", 192),
+        "AZ107": _mesh("mesh/checks-az.yaml", "AuthorizationPolicy/shop/ghost", 227),
+        "DR101": _mesh("mesh/checks-dr.yaml", "DestinationRule/shop/api-disable", 84),
+        "DR102": _mesh("mesh/checks-dr.yaml", "DestinationRule/legacy/db-mutual", 136),
+        "DR103": _mesh("mesh/checks-dr.yaml", "DestinationRule/shop/payments-tls", 148),
+        "DR104": _mesh("mesh/checks-dr.yaml", "DestinationRule/shop/shipping-subsets", 226),
+        "DR105": _mesh("mesh/checks-dr.yaml", "DestinationRule/shop/skip-verify", 172),
+        "DR106": _mesh("mesh/checks-dr.yaml", "DestinationRule/shop/cred-sidecar", 185),
+        "IN101": _mesh("mesh/checks-in.yaml", "Deployment/shop/batch", 85),
+        "IN102": _mesh("mesh/checks-in.yaml", "Namespace//legacy", 10),
+        "IN103": _mesh("mesh/checks-in.yaml", "DaemonSet/shop/node-agent", 118),
+        "IN104": _mesh("mesh/checks-in.yaml", "Deployment/hooks/validator", 182),
+        "IN105": _mesh("mesh/checks-in.yaml", "Deployment/shop/probed", 135),
+        "IN106": _mesh("mesh/checks-in.yaml", "Deployment/shop/metrics", 159),
+        "PA102": _mesh("mesh/checks-pa.yaml", "PeerAuthentication/shop/web-ports", 77),
+        "PA103": _mesh("mesh/checks-pa.yaml", "PeerAuthentication/shop/metrics-unused", 104),
+        "PA104": _mesh("mesh/checks-pa.yaml", "PeerAuthentication/shop/ghost", 118),
+        "PA105": _mesh(
+            "mesh/checks-pa.yaml", "PeerAuthentication/istio-system/mesh-permissive", 32
+        ),
+        "PA106": _mesh("mesh/checks-pa.yaml", "PeerAuthentication/istio-system/web-from-root", 43),
+        "PA107": _mesh("mesh/checks-pa.yaml", "PeerAuthentication/legacy/default", 131),
+        "PA108": _mesh("mesh/checks-pa.yaml", "PeerAuthentication/plain/default", 141),
+        "PR101": _mesh("mesh/checks-in.yaml", "Service/hooks/mutator", 230),
+        "PR102": _mesh("mesh/checks-pr.yaml", "Service/shop/tlsapp", 28),
+        "PR103": _mesh("mesh/checks-pr.yaml", "Service/shop/cache", 72),
+        "SE103": _mesh("mesh/checks-se.yaml", "WorkloadEntry/curl/echo-a", 75),
+        "SE104": _mesh("mesh/checks-se.yaml", "ServiceEntry/curl/echo-accepted", 90),
+        "SE105": _mesh("mesh/checks-se.yaml", "ServiceEntry/curl/echo-external", 126),
+        "TR101": _mesh("mesh/checks-az.yaml", "AuthorizationPolicy/shop/foreign", 240),
+    }
+)

@@ -103,10 +103,18 @@ def check_case(case: Case) -> list[str]:
             f for f in a.findings
             if (f.subject.kind, f.subject.namespace, f.subject.name) == (kind, ns, name)
             and LEVEL_RANK[f.level] >= level
+            and f.code == want.get("code", f.code)
         ]  # fmt: skip
         if not hits:
             got = sorted({f"{f.code} {f.level} {f.subject}" for f in a.findings})
-            problems.append(f"no {want['level']} finding on {want['subject']}; got {got}")
+            what = f"{want['level']} {want.get('code', 'finding')}"
+            problems.append(f"no {what} on {want['subject']}; got {got}")
+    for unwanted in case.spec.get("not_findings", []) or []:
+        bad = [
+            f for f in a.findings
+            if f.code == unwanted["code"] and str(f.subject) == unwanted["subject"]
+        ]  # fmt: skip
+        problems += [f"unexpected {f.code} on {f.subject}: {f.message}" for f in bad]
     clean = case.spec.get("clean")
     if clean is not None:
         bad = [f for f in a.findings if LEVEL_RANK[f.level] >= LEVEL_RANK[clean]]

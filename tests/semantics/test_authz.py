@@ -73,7 +73,8 @@ def test_deny_without_rules_matches_nothing() -> None:
 
 def test_deny_and_allow_deny_wins() -> None:
     text = ap("allow-all", "{action: ALLOW, rules: [{}]}") + ap(
-        "deny-sleep", "{action: DENY, rules: [{from: [{source: {principals: ['cluster.local/ns/a/sa/sleep']}}]}]}"
+        "deny-sleep",
+        "{action: DENY, rules: [{from: [{source: {principals: ['cluster.local/ns/a/sa/sleep']}}]}]}",
     )
     r = run(text)
     assert (r.decision, r.policy) == ("denied", "ns[b]-policy[deny-sleep]-rule[0]")
@@ -98,7 +99,8 @@ def test_no_allow_policy_allows() -> None:
 # -- identities and plaintext ------------------------------------------------------------------
 
 DENY_SLEEP = ap(
-    "deny-sleep", "{action: DENY, rules: [{from: [{source: {principals: ['cluster.local/ns/a/sa/sleep']}}]}]}"
+    "deny-sleep",
+    "{action: DENY, rules: [{from: [{source: {principals: ['cluster.local/ns/a/sa/sleep']}}]}]}",
 )
 
 
@@ -108,7 +110,10 @@ def test_deny_principals_mtls_denied_plaintext_not() -> None:
 
 
 def test_deny_not_principals_denies_plaintext() -> None:
-    text = ap("deny-others", "{action: DENY, rules: [{from: [{source: {notPrincipals: ['cluster.local/ns/a/sa/sleep']}}]}]}")
+    text = ap(
+        "deny-others",
+        "{action: DENY, rules: [{from: [{source: {notPrincipals: ['cluster.local/ns/a/sa/sleep']}}]}]}",
+    )
     assert run(text, SLEEP).decision == "allowed"
     assert run(text, OTHER).decision == "denied"
     assert run(text, None).decision == "denied"
@@ -121,7 +126,10 @@ def test_deny_not_namespaces_denies_plaintext() -> None:
 
 
 def test_allow_principals_denies_plaintext() -> None:
-    text = ap("allow-sleep", "{action: ALLOW, rules: [{from: [{source: {principals: ['cluster.local/ns/a/sa/sleep']}}]}]}")
+    text = ap(
+        "allow-sleep",
+        "{action: ALLOW, rules: [{from: [{source: {principals: ['cluster.local/ns/a/sa/sleep']}}]}]}",
+    )
     assert run(text, SLEEP).decision == "allowed"
     r = run(text, None)
     assert (r.decision, r.policy) == ("denied", "none")
@@ -143,7 +151,9 @@ def test_allow_principals_denies_plaintext() -> None:
     ],
 )
 def test_principal_value_forms(value: str, principal: str | None, hit: bool) -> None:
-    text = ap("p", f"{{action: ALLOW, rules: [{{from: [{{source: {{principals: ['{value}']}}}}]}}]}}")
+    text = ap(
+        "p", f"{{action: ALLOW, rules: [{{from: [{{source: {{principals: ['{value}']}}}}]}}]}}"
+    )
     assert run(text, principal).decision == ("allowed" if hit else "denied")
 
 
@@ -151,7 +161,9 @@ def test_principal_value_forms(value: str, principal: str | None, hit: bool) -> 
     ("value", "hit"), [("a", True), ("c", False), ("a*", True), ("*a", True), ("*", True)]
 )
 def test_namespaces(value: str, hit: bool) -> None:
-    text = ap("n", f"{{action: ALLOW, rules: [{{from: [{{source: {{namespaces: ['{value}']}}}}]}}]}}")
+    text = ap(
+        "n", f"{{action: ALLOW, rules: [{{from: [{{source: {{namespaces: ['{value}']}}}}]}}]}}"
+    )
     assert run(text).decision == ("allowed" if hit else "denied")
     assert run(text, None).decision == "denied"
 
@@ -165,7 +177,10 @@ def test_service_accounts_default_to_the_policy_namespace() -> None:
 
 
 def test_from_entries_or_and_fields_and() -> None:
-    text = ap("or", "{action: ALLOW, rules: [{from: [{source: {namespaces: [c]}}, {source: {namespaces: [a], principals: ['cluster.local/ns/a/sa/x']}}]}]}")
+    text = ap(
+        "or",
+        "{action: ALLOW, rules: [{from: [{source: {namespaces: [c]}}, {source: {namespaces: [a], principals: ['cluster.local/ns/a/sa/x']}}]}]}",
+    )
     assert run(text, OTHER).decision == "allowed"  # first entry
     assert run(text, SLEEP).decision == "denied"  # second entry: namespace yes, principal no
 
@@ -174,7 +189,10 @@ def test_when_source_namespace_and_principal() -> None:
     text = ap("w", "{action: DENY, rules: [{when: [{key: source.namespace, values: [a]}]}]}")
     assert run(text, SLEEP).decision == "denied"
     assert run(text, OTHER).decision == "allowed"
-    text = ap("w", "{action: DENY, rules: [{when: [{key: source.principal, notValues: ['cluster.local/ns/a/sa/sleep']}]}]}")
+    text = ap(
+        "w",
+        "{action: DENY, rules: [{when: [{key: source.principal, notValues: ['cluster.local/ns/a/sa/sleep']}]}]}",
+    )
     assert run(text, SLEEP).decision == "allowed"
     assert run(text, None).decision == "denied"
 
@@ -188,7 +206,10 @@ def test_trust_domain_one_alias() -> None:
         "td1/ns/a/sa/sleep",
         "cluster.local/ns/a/sa/sleep",
     ]
-    text = ap("p", "{action: ALLOW, rules: [{from: [{source: {principals: ['cluster.local/ns/a/sa/sleep']}}]}]}")
+    text = ap(
+        "p",
+        "{action: ALLOW, rules: [{from: [{source: {principals: ['cluster.local/ns/a/sa/sleep']}}]}]}",
+    )
     assert run(text, "spiffe://td1/ns/a/sa/sleep", trust_domains=tds).decision == "allowed"
 
 
@@ -200,7 +221,9 @@ def test_trust_domain_multiple_aliases_and_foreign_domains() -> None:
     ]  # fmt: skip
     # cluster.local is expanded even when it is not in the bundle
     assert expand_trust_domains(["cluster.local/ns/a/sa/x"], ("td1",)) == ["td1/ns/a/sa/x"]
-    text = ap("p", "{action: ALLOW, rules: [{from: [{source: {principals: ['other/ns/a/sa/sleep']}}]}]}")
+    text = ap(
+        "p", "{action: ALLOW, rules: [{from: [{source: {principals: ['other/ns/a/sa/sleep']}}]}]}"
+    )
     assert run(text, "spiffe://td1/ns/a/sa/sleep", trust_domains=tds).decision == "denied"
 
 
@@ -220,7 +243,10 @@ def test_tcp_allow_only_http_drops_the_rule() -> None:
 
 
 def test_tcp_allow_both_http_tcp_keeps_the_tcp_rule() -> None:
-    text = ap("both", "{action: ALLOW, rules: [{to: [{operation: {methods: [GET]}}]}, {to: [{operation: {ports: ['8080']}}]}]}")
+    text = ap(
+        "both",
+        "{action: ALLOW, rules: [{to: [{operation: {methods: [GET]}}]}, {to: [{operation: {ports: ['8080']}}]}]}",
+    )
     assert run(text, SLEEP, "tcp").decision == "allowed"
     assert run(text, SLEEP, "tcp", port=9090).decision == "denied"
 
@@ -231,17 +257,24 @@ def test_tcp_deny_both_http_tcp_drops_only_the_condition() -> None:
     assert (r.decision, r.policy) == ("denied", "ns[b]-policy[deny-get]-rule[0]")
     h = run(text, SLEEP, "http")
     assert h.decision == "conditional"
-    assert [(c.effect, c.condition) for c in h.conditions] == [("denied when", "methods in ['GET']")]
+    assert [(c.effect, c.condition) for c in h.conditions] == [
+        ("denied when", "methods in ['GET']")
+    ]
 
 
 def test_tcp_deny_scoped_by_ports() -> None:
-    text = ap("deny", "{action: DENY, rules: [{to: [{operation: {methods: [GET], ports: ['9090']}}]}]}")
+    text = ap(
+        "deny", "{action: DENY, rules: [{to: [{operation: {methods: [GET], ports: ['9090']}}]}]}"
+    )
     assert run(text, SLEEP, "tcp", port=8080).decision == "allowed"
     assert run(text, SLEEP, "tcp", port=9090).decision == "denied"
 
 
 def test_http_paths_condition_is_conditional_not_denied() -> None:
-    text = ap("paths", "{action: ALLOW, rules: [{to: [{operation: {paths: ['/api/*'], notMethods: [DELETE]}}]}]}")
+    text = ap(
+        "paths",
+        "{action: ALLOW, rules: [{to: [{operation: {paths: ['/api/*'], notMethods: [DELETE]}}]}]}",
+    )
     r = run(text)
     assert r.decision == "conditional"
     assert r.conditions[0].condition == "methods not in ['DELETE'] and paths in ['/api/*']"
@@ -249,13 +282,18 @@ def test_http_paths_condition_is_conditional_not_denied() -> None:
 
 
 def test_http_condition_with_a_principal_that_never_matches_is_denied() -> None:
-    text = ap("p", "{action: ALLOW, rules: [{from: [{source: {principals: ['cluster.local/ns/c/sa/other']}}], to: [{operation: {paths: ['/x']}}]}]}")
+    text = ap(
+        "p",
+        "{action: ALLOW, rules: [{from: [{source: {principals: ['cluster.local/ns/c/sa/other']}}], to: [{operation: {paths: ['/x']}}]}]}",
+    )
     assert run(text, SLEEP).decision == "denied"
     assert run(text, OTHER).decision == "conditional"
 
 
 def test_request_headers_when_is_http_only() -> None:
-    text = ap("h", "{action: ALLOW, rules: [{when: [{key: 'request.headers[x-user]', values: [admin]}]}]}")
+    text = ap(
+        "h", "{action: ALLOW, rules: [{when: [{key: 'request.headers[x-user]', values: [admin]}]}]}"
+    )
     assert run(text, chain="http").decision == "conditional"
     assert run(text, chain="tcp").decision == "denied"
 
@@ -268,7 +306,9 @@ def test_ports_and_destination_port() -> None:
     assert run(text, port=8080).decision == "allowed"
     assert run(text, port=9090).decision == "denied"
     assert run(text, port=None).decision == "unknown"
-    text = ap("dp", "{action: DENY, rules: [{when: [{key: destination.port, notValues: ['8080']}]}]}")
+    text = ap(
+        "dp", "{action: DENY, rules: [{when: [{key: destination.port, notValues: ['8080']}]}]}"
+    )
     assert run(text, port=8080).decision == "allowed"
     assert run(text, port=9090).decision == "denied"
 
@@ -285,9 +325,9 @@ def test_ip_blocks_are_unknown_with_the_reason() -> None:
 
 
 def test_unknown_ip_but_certain_denial_is_denied() -> None:
-    text = ap("ips", "{action: DENY, rules: [{from: [{source: {ipBlocks: ['10.0.0.0/8']}}]}]}") + ap(
-        "allow-c", "{action: ALLOW, rules: [{from: [{source: {namespaces: [c]}}]}]}"
-    )
+    text = ap(
+        "ips", "{action: DENY, rules: [{from: [{source: {ipBlocks: ['10.0.0.0/8']}}]}]}"
+    ) + ap("allow-c", "{action: ALLOW, rules: [{from: [{source: {namespaces: [c]}}]}]}")
     assert run(text, SLEEP).decision == "denied"
     assert run(text, OTHER).decision == "unknown"
 
@@ -308,7 +348,10 @@ def test_custom_unknown_provider_denies_with_its_rules() -> None:
     assert r.decision == "denied"
     assert r.policy == "istio-ext-authz-ns[b]-policy[ext]-rule[0]" + BAD_CUSTOM_SUFFIX
     assert any("my-authz" in n for n in r.notes)
-    scoped = ap("ext", "{action: CUSTOM, provider: {name: my-authz}, rules: [{to: [{operation: {paths: ['/admin']}}]}]}")
+    scoped = ap(
+        "ext",
+        "{action: CUSTOM, provider: {name: my-authz}, rules: [{to: [{operation: {paths: ['/admin']}}]}]}",
+    )
     assert run(scoped, providers=()).decision == "conditional"
     assert run(scoped, chain="tcp", providers=()).decision == "denied"
 
@@ -345,13 +388,17 @@ def test_applicability() -> None:
 
 
 def test_dry_run_is_never_enforced() -> None:
-    text = ap("dry", "{action: DENY, rules: [{}]}", extra="\n  annotations: {istio.io/dry-run: 'true'}")
+    text = ap(
+        "dry", "{action: DENY, rules: [{}]}", extra="\n  annotations: {istio.io/dry-run: 'true'}"
+    )
     assert run(text).decision == "allowed"
 
 
 def test_identity_dependent() -> None:
     assert identity_dependent(objs(DENY_SLEEP)[0])
-    assert not identity_dependent(objs(ap("x", "{action: DENY, rules: [{to: [{operation: {paths: [/a]}}]}]}"))[0])
+    assert not identity_dependent(
+        objs(ap("x", "{action: DENY, rules: [{to: [{operation: {paths: [/a]}}]}]}"))[0]
+    )
 
 
 # -- through the engine ------------------------------------------------------------------------
@@ -439,3 +486,44 @@ def test_relevance_is_none_without_identity_policies(tmp_path: Path) -> None:
     assert relevance.distinguishes(svc, svc.ports[0])
     keys = {c.name: relevance(c, svc, svc.ports[0]) for c in engine.clients("default")}
     assert keys["a/sleep"] != keys["a/other"]
+
+
+SCENARIO = Path(__file__).parent.parent / "scenarios" / "authz"
+
+
+def test_conditional_edge_lists_conditions_in_json() -> None:
+    from mtls_doctor.report.edges_json import edge_dict
+
+    a = analyze(load_mesh([str(SCENARIO / "base.yaml"), str(SCENARIO / "http-paths.yaml")]))
+    edges = {(e.from_, e.to): edge_dict(e) for r in a.results for e in r.edges(a.engine)}
+    d = edges[("a/sleep", "echo.b.svc.cluster.local:80")]
+    assert (d["verdict"], d["cause"]) == ("mtls", None)
+    assert d["authz"] == [
+        {
+            "policy": "ns[b]-policy[api-only]-rule[0]",
+            "action": "ALLOW",
+            "effect": "allowed only when",
+            "condition": "paths in ['/api/*']",
+        }
+    ]
+    assert any(
+        s["step"] == "authorization" and s["resources"] == ["AuthorizationPolicy/b/api-only"]
+        for s in d["trace"]
+    )
+    assert "authz" not in edges[("a/sleep", "tcp-echo.b.svc.cluster.local:9000")]
+
+
+def test_denied_edge_names_policy_in_trace_and_symptom() -> None:
+    a = analyze(load_mesh([str(SCENARIO / "base.yaml"), str(SCENARIO / "deny-principals.yaml")]))
+    e = next(
+        e for r in a.results for e in r.edges(a.engine)
+        if (e.from_, e.to) == ("a/sleep", "echo.b.svc.cluster.local:80")
+    )  # fmt: skip
+    step = next(s for s in e.outcome.trace if s.step == "authorization")
+    assert [r.key for r in step.resources] == ["AuthorizationPolicy/b/deny-sleep"]
+    assert "rule 0" in step.decision and "spiffe://cluster.local/ns/a/sa/sleep" in step.decision
+    assert e.outcome.symptom is not None
+    assert e.outcome.symptom.http_status == 403
+    assert "rbac_access_denied_matched_policy[ns[b]-policy[deny-sleep]-rule[0]]" in (
+        e.outcome.symptom.server_log or ""
+    )

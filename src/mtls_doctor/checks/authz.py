@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from fnmatch import fnmatchcase
+from typing import Any
 
 from mtls_doctor.checks.codes_authz import (
     AZ_ACCOUNT_MISSING,
@@ -73,7 +74,7 @@ def identity_fields(p: AP) -> list[str]:
 def applies_to(c: ClusterIndex, p: AP, w: Workload) -> bool:
     if _targets_ref(p):
         return False
-    if p.namespace != c.config.root_namespace and p.namespace != w.namespace:
+    if p.namespace not in (c.config.root_namespace, w.namespace):
         return False
     return selects(_selector(p), w.labels)
 
@@ -111,7 +112,9 @@ def identity_on_plaintext(ctx: CheckContext) -> Iterator[Finding]:
                         continue
                     for p in by_workload[ep.workload]:
                         reached[id(p)][ep.workload] = None
-                        details[id(p)][f"{cls.names(1)[0][0]} → {r.to}: {ep.plain_cause or ep.cause}"] = None  # noqa: E501
+                        details[id(p)][
+                            f"{cls.names(1)[0][0]} → {r.to}: {ep.plain_cause or ep.cause}"
+                        ] = None
         for p in policies:
             selected = [w for w in c.workloads if applies_to(c, p, w)]
             if id(p) in reached:
@@ -164,13 +167,13 @@ def rule_shapes(ctx: CheckContext) -> Iterator[Finding]:
         for p in c.authorization_policies:
             action = p.obj.spec.action.upper()
             rules = p.obj.spec.rules
-            common = {"origin": p.origin, "cluster": c.name}
+            common: dict[str, Any] = {"origin": p.origin, "cluster": c.name}
             if action == "ALLOW" and not rules and not _targets_ref(p):
                 sel = _selector(p)
                 where = "the whole mesh" if p.namespace == root else f"namespace {p.namespace}"
-                scope = (
-                    f"workloads labelled {_labels(sel)} in {where}" if sel else f"every workload of {where}"
-                )  # fmt: skip
+                scope = f"every workload of {where}"
+                if sel:
+                    scope = f"workloads labelled {_labels(sel)} in {where}"
                 yield AZ_ALLOW_NO_RULES.finding(_subject(p), **common, name=_name(p), scope=scope)
             if action in ("ALLOW", "DENY") and rules:
                 only_from = [i for i, r in enumerate(rules) if r.from_ and not r.to and not r.when]
@@ -257,14 +260,17 @@ def _policy_references(
     c: ClusterIndex, p: AP, namespaces: set[str] | None, accounts: dict[str, set[str]]
 ) -> Iterator[Finding]:
     seen: set[tuple[str, str]] = set()
-    common = {"origin": p.origin, "cluster": c.name}
+    common: dict[str, Any] = {"origin": p.origin, "cluster": c.name}
     for rule in p.obj.spec.rules or ():
         for f in rule.from_:
             s = f.source
             ns_refs = [("namespaces", v) for v in s.namespaces]
             ns_refs += [("notNamespaces", v) for v in s.not_namespaces]
             sa_refs: list[tuple[str, str, str]] = []
-            for field, values in (("principals", s.principals), ("notPrincipals", s.not_principals)):  # noqa: E501
+            for field, values in (
+                ("principals", s.principals),
+                ("notPrincipals", s.not_principals),
+            ):
                 for v in values:
                     _, sep, rest = v.partition("/ns/")
                     ns, sep2, sa = rest.partition("/sa/")

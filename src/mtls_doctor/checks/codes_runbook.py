@@ -155,7 +155,7 @@ IN_NO_SIDECAR = Code(
     "error",
     "{workload} has no sidecar ({why}) and calls STRICT destinations {targets}: the server "
     "sidecars reset its plaintext connections",
-    "Inject a sidecar into the workload (remove sidecar.istio.io/inject: \"false\" and restart), "
+    'Inject a sidecar into the workload (remove sidecar.istio.io/inject: "false" and restart), '
     "or make the called ports PERMISSIVE.",
 )
 IN_NAMESPACE_NOT_INJECTED = Code(
@@ -189,8 +189,7 @@ IN_PROBE = Code(
     "error",
     "{workload} turns probe rewriting off and the kubelet probes port {port} in plaintext, but "
     "the sidecar is STRICT there; the probes fail",
-    "Remove sidecar.istio.io/rewriteAppHTTPProbers: \"false\" (or make the probed port "
-    "PERMISSIVE).",
+    'Remove sidecar.istio.io/rewriteAppHTTPProbers: "false" (or make the probed port PERMISSIVE).',
 )
 IN_SCRAPE = Code(
     "IN106",
@@ -198,7 +197,7 @@ IN_SCRAPE = Code(
     "warning",
     "{workload} asks to be scraped on port {port} with metrics merging off, and that port is "
     "STRICT; a scraper without a sidecar is reset",
-    "Let Istio merge metrics (remove prometheus.istio.io/merge-metrics: \"false\") or make the "
+    'Let Istio merge metrics (remove prometheus.istio.io/merge-metrics: "false") or make the '
     "metrics port PERMISSIVE.",
 )
 

@@ -5,6 +5,7 @@ for inputs that hold policies but no workloads)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from mtls_doctor.checks.codes_runbook import (
     DR_AGAINST_STRICT,
@@ -33,7 +34,7 @@ def _subject(r: DRObj) -> Subject:
     return Subject("DestinationRule", r.namespace, r.name)
 
 
-def _name(r: Loaded[object]) -> str:
+def _name(r: Loaded[Any]) -> str:
     return f"{r.namespace}/{r.name}"
 
 
@@ -76,7 +77,7 @@ def tls_fields(ctx: CheckContext) -> Iterator[Finding]:
             selector = r.obj.spec.workload_selector is not None
             for where, tls in tls_blocks(r):
                 mode = tls.mode.upper()
-                common = {"origin": r.origin, "cluster": c.name}
+                common: dict[str, Any] = {"origin": r.origin, "cluster": c.name}
                 if mode == "ISTIO_MUTUAL" and tls.insecure_skip_verify:
                     yield DR_SKIP_VERIFY.finding(_subject(r), **common, name=_name(r), where=where)
                 if mode not in ("SIMPLE", "MUTUAL"):
@@ -87,7 +88,9 @@ def tls_fields(ctx: CheckContext) -> Iterator[Finding]:
                         _subject(r), **common, name=_name(r), mode=mode, where=where
                     )
                 elif not cred and not tls.ca_certificates and not tls.insecure_skip_verify:
-                    yield DR_NO_CA.finding(_subject(r), **common, name=_name(r), mode=mode, where=where)  # noqa: E501
+                    yield DR_NO_CA.finding(
+                        _subject(r), **common, name=_name(r), mode=mode, where=where
+                    )
 
 
 def _broader(c: ClusterIndex, r: DRObj) -> DRObj | None:
@@ -333,10 +336,7 @@ def _namespace_level(ctx: CheckContext, matched: set[int]) -> Iterator[Finding]:
             if spec_mode != "DISABLE":
                 continue
             own, mesh = _ns_rules(c, "*" if ns == root else ns)
-            if ns == root:
-                rules = own
-            else:
-                rules = own or mesh
+            rules = own if ns == root else own or mesh
             hit = next((r for r in rules if _top_mode(r) == "ISTIO_MUTUAL"), None)
             if hit is None:
                 continue

@@ -88,7 +88,7 @@ def non_mesh_callers(ctx: CheckContext) -> Iterator[Finding]:
             elif injects:
                 opted_out = w.labels.get(INJECT_LABEL, w.annotations.get(INJECT_LABEL))
                 fix = (
-                    f"Remove {INJECT_LABEL}: \"false\" from {w.key} and restart it."
+                    f'Remove {INJECT_LABEL}: "false" from {w.key} and restart it.'
                     if opted_out == "false"
                     else f"Restart {w.key} so that the injector adds the sidecar."
                 )
@@ -132,7 +132,9 @@ def webhooks(ctx: CheckContext) -> Iterator[Finding]:
                 ref = hook.client_config.service
                 if ref is None:
                     continue
-                svc = next((s for s in c.services_by_ns.get(ref.namespace, ()) if s.name == ref.name), None)  # noqa: E501
+                svc = next(
+                    (s for s in c.services_by_ns.get(ref.namespace, ()) if s.name == ref.name), None
+                )
                 if svc is None or not svc.obj.spec.selector:
                     continue
                 port = next((p for p in svc.obj.spec.ports if p.port == ref.port), None)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from mtls_doctor.checks.codes_runbook import PR_PLAIN_TO_TLS_APP, PR_SNIFFED, PR_TLS_ON_HTTP
 from mtls_doctor.checks.context import CheckContext
 from mtls_doctor.checks.finding import Finding, Subject
+from mtls_doctor.model.kube import Container
 from mtls_doctor.semantics import protocol
 from mtls_doctor.semantics.injection import IGNORED_NAMESPACES
 from mtls_doctor.semantics.trace import selects
@@ -37,12 +38,15 @@ def tls_on_http_edges(ctx: CheckContext) -> Iterator[Finding]:
             )
 
 
-def _tls_container_port(containers: object, number: int) -> str | None:
-    for c in containers:  # type: ignore[attr-defined]
+def _tls_container_port(containers: tuple[Container, ...], number: int) -> str | None:
+    for c in containers:
         for p in c.ports:
-            if p.container_port == number and p.name:
-                if protocol.kube_port(p.name, None, p.protocol, number).app_tls:
-                    return str(p.name)
+            if (
+                p.container_port == number
+                and p.name
+                and protocol.kube_port(p.name, None, p.protocol, number).app_tls
+            ):
+                return p.name
     return None
 
 

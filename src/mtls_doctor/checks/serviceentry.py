@@ -70,7 +70,9 @@ def _rebuild(mesh: Mesh, cluster: str, patched: list[Loaded[Any]]) -> Mesh:
         if name != cluster:
             clusters[name] = c
             continue
-        objs = [swap.get((o.kind, o.namespace, o.name), o) for lst in c.by_kind.values() for o in lst]
+        objs = [
+            swap.get((o.kind, o.namespace, o.name), o) for lst in c.by_kind.values() for o in lst
+        ]
         clusters[name] = ClusterIndex(name, objs, c.mesh, [])
     out = Mesh(clusters)
     out.discovery = dict(mesh.discovery)
@@ -151,7 +153,9 @@ def _san_patch(ctx: CheckContext, res: DestinationResult) -> str | None:
             clients.append(cls.first.name)
             presented.update((e.presented, None) for e in bad if e.presented)
     sans = list(dict.fromkeys([*se.obj.spec.subject_alt_names, *presented]))
-    if not presented or not _fixed(_rebuild(ctx.mesh, res.cluster, [_with_sans(se, sans)]), res, clients, None):  # noqa: E501
+    if not presented or not _fixed(
+        _rebuild(ctx.mesh, res.cluster, [_with_sans(se, sans)]), res, clients, None
+    ):
         return None
     return _patch_text("ServiceEntry", se.namespace, se.name, {"subjectAltNames": sans})
 
@@ -205,7 +209,9 @@ def _account_patch(ctx: CheckContext, c: ClusterIndex, se: SE, we: WE) -> str | 
     clients = clients[:3]
     fixed_we = _with_account(we, w.service_account)
     if _fixed(_rebuild(ctx.mesh, c.name, [fixed_we]), res, clients, we.name):
-        return _patch_text("WorkloadEntry", we.namespace, we.name, {"serviceAccount": w.service_account})  # noqa: E501
+        return _patch_text(
+            "WorkloadEntry", we.namespace, we.name, {"serviceAccount": w.service_account}
+        )
     # the account is read in the WorkloadEntry's namespace: the ServiceEntry must also accept
     # the identity the pod really presents
     sans = list(dict.fromkeys([*se.obj.spec.subject_alt_names, _identity(wc, w)]))
@@ -263,7 +269,10 @@ def _endpoint_identities(ctx: CheckContext, c: ClusterIndex, se: SE) -> set[str]
     items: list[tuple[str, str | None, str]] = [
         (e.address, e.service_account, se.namespace) for e in spec.endpoints
     ]
-    items += [(we.obj.spec.address, we.obj.spec.service_account, we.namespace) for we in _entries_of(c, se)]  # noqa: E501
+    items += [
+        (we.obj.spec.address, we.obj.spec.service_account, we.namespace)
+        for we in _entries_of(c, se)
+    ]
     for address, account, ns in items:
         found = _meshed_at(ctx.mesh, address)
         if found is not None:

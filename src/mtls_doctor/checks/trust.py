@@ -30,7 +30,9 @@ def foreign_trust_domains(ctx: CheckContext) -> Iterator[Finding]:
                 values = [
                     v for f in rule.from_ for v in (*f.source.principals, *f.source.not_principals)
                 ]
-                values += [v for w in rule.when if w.key in _WHEN_KEYS for v in (*w.values, *w.not_values)]  # noqa: E501
+                values += [
+                    v for w in rule.when if w.key in _WHEN_KEYS for v in (*w.values, *w.not_values)
+                ]
                 for v in values:
                     td = principal_domain(v)
                     if td is None or td in known or v in seen:

@@ -13,7 +13,7 @@ import click
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from mtls_doctor import __version__
-from mtls_doctor.analysis import Analysis, analyze
+from mtls_doctor.analysis import Analysis, LinkedEvent, analyze
 from mtls_doctor.checks import catalog
 from mtls_doctor.checks.filtering import (
     FilterResult,
@@ -30,12 +30,29 @@ from mtls_doctor.edges.records import Edge
 from mtls_doctor.model.load import LoadResult, load_mesh
 from mtls_doctor.report import edges_json, text
 from mtls_doctor.report.sarif import render_sarif
+from mtls_doctor.side_inputs import is_archive, read_side_inputs
+from mtls_doctor.sources.paths import InputFile
 
 DEFAULT_MAX_EDGES = 200_000
 
 
 def input_options(f: Callable[..., Any]) -> Callable[..., Any]:
     f = click.argument("paths", nargs=-1, required=True, metavar="PATH...")(f)
+    f = click.option(
+        "--envoy",
+        "envoy",
+        multiple=True,
+        metavar="[NS/POD=]DUMP",
+        help="A proxy's config dump (/config_dump or istioctl proxy-config -o json) to compare "
+        "with what the manifests predict for its pod. Repeatable.",
+    )(f)
+    f = click.option(
+        "--logs",
+        "logs",
+        multiple=True,
+        metavar="FILE",
+        help="istio-proxy / Envoy / istio-agent logs to diagnose and tie to edges. Repeatable.",
+    )(f)
     f = click.option(
         "--mesh-config",
         type=click.Path(dir_okay=False),
@@ -110,7 +127,10 @@ def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
 
 
 def load(
-    paths: tuple[str, ...], mesh_config: str | None, discovery: tuple[str, ...]
+    paths: tuple[str, ...],
+    mesh_config: str | None,
+    discovery: tuple[str, ...],
+    extra: list[tuple[InputFile, bytes]] | None = None,
 ) -> tuple[LoadResult, float]:
     t0 = time.perf_counter()
     with _progress("reading inputs") as update:
@@ -119,16 +139,26 @@ def load(
             mesh_config_file=mesh_config,
             discovery=_discovery(discovery),
             progress=lambda f, i, n: update(i + 1, n),
+            extra=extra or (),
         )
     return result, time.perf_counter() - t0
 
 
 def run_analysis(
-    paths: tuple[str, ...], mesh_config: str | None, discovery: tuple[str, ...]
+    paths: tuple[str, ...],
+    mesh_config: str | None,
+    discovery: tuple[str, ...],
+    envoy: tuple[str, ...] = (),
+    logs: tuple[str, ...] = (),
 ) -> Analysis:
-    loaded, seconds = load(paths, mesh_config, discovery)
+    """Read everything (bug-report archives among the paths are opened), then analyse."""
+    archives = [p for p in paths if is_archive(p)]
+    rest = tuple(p for p in paths if p not in archives)
+    side = read_side_inputs(archives, list(envoy), list(logs))
+    loaded, seconds = load(rest, mesh_config, discovery, side.resources)
+    loaded.problems.extend(side.problems)
     with _progress("evaluating edges") as update:
-        return analyze(loaded, progress=update, load_seconds=seconds)
+        return analyze(loaded, progress=update, load_seconds=seconds, side=side)
 
 
 def _filter(
@@ -202,6 +232,8 @@ def analyze_cmd(
     paths: tuple[str, ...],
     mesh_config: str | None,
     discovery: tuple[str, ...],
+    envoy: tuple[str, ...],
+    logs: tuple[str, ...],
     output: str,
     fail_on: str,
     select: tuple[str, ...],
@@ -209,7 +241,7 @@ def analyze_cmd(
     suppress: tuple[str, ...],
 ) -> int:
     """The main job: every edge and finding, summarised for a person."""
-    a = run_analysis(paths, mesh_config, discovery)
+    a = run_analysis(paths, mesh_config, discovery, envoy, logs)
     result, failing = _filter(a, select, ignore, suppress, fail_on)
     if output == "json":
         big = a.edge_count() > DEFAULT_MAX_EDGES
@@ -222,6 +254,7 @@ def analyze_cmd(
                 problems=a.load.problems,
                 multi=a.multi,
                 summary=_summary_dict(a, result),
+                log_events=[_event_dict(le) for le in a.events],
             ).decode()
         )
     elif output == "sarif":
@@ -229,12 +262,30 @@ def analyze_cmd(
     else:
         out = stdout()
         out.print(text.summary(a.results, a.pseudo, result.kept, a.multi))
+        if a.events:
+            out.print()
+            out.print(text.log_events(a.events))
         if result.kept:
             out.print()
             out.print(text.findings_list(result.kept))
         if result.suppressed:
             out.print(f"({len(result.suppressed)} findings suppressed)")
     return _exit(a, failing)
+
+
+def _event_dict(le: LinkedEvent) -> dict[str, Any]:
+    e = le.event
+    d: dict[str, Any] = {
+        "source": e.source, "line": e.line, "cause": e.cause,
+        "response_flags": e.response_flags, "response_code": e.response_code,
+        "details": e.details, "message": e.message, "destination": e.destination,
+    }  # fmt: skip
+    if le.destination is not None:
+        d["edges"] = [
+            {"verdict": c.outcome.verdict, "cause": c.outcome.cause, "clients": c.count}
+            for c in le.destination.classes
+        ]
+    return d
 
 
 def _namespace_sizes(a: Analysis) -> dict[str, dict[str, int]]:
@@ -341,6 +392,8 @@ def edges_cmd(
     paths: tuple[str, ...],
     mesh_config: str | None,
     discovery: tuple[str, ...],
+    envoy: tuple[str, ...],
+    logs: tuple[str, ...],
     output: str,
     from_: str | None,
     to: str | None,
@@ -352,7 +405,7 @@ def edges_cmd(
     suppress: tuple[str, ...],
 ) -> int:
     """Every client → service-port edge: verdict, cause, endpoints, trace, symptom."""
-    a = run_analysis(paths, mesh_config, discovery)
+    a = run_analysis(paths, mesh_config, discovery, envoy, logs)
     result, failing = _filter(a, select, ignore, suppress, fail_on)
     filtered = from_ is not None or to is not None
     grouped = not filtered and not all_ and a.edge_count() > max_edges
@@ -465,13 +518,15 @@ def whatif_cmd(
     paths: tuple[str, ...],
     mesh_config: str | None,
     discovery: tuple[str, ...],
+    envoy: tuple[str, ...],
+    logs: tuple[str, ...],
     changes: tuple[str, ...],
     output: str,
 ) -> int:
     """The edges whose verdict changes if the given manifests are applied."""
-    before = run_analysis(paths, mesh_config, discovery)
+    before = run_analysis(paths, mesh_config, discovery, envoy, logs)
     after_paths = paths + changes
-    after = run_analysis(after_paths, mesh_config, discovery)
+    after = run_analysis(after_paths, mesh_config, discovery, envoy, logs)
     old = {(e.from_, e.from_cluster, e.to): e for e in _all_edges(before)}
     changed: list[tuple[Edge | None, Edge]] = []
     for e in _all_edges(after):

@@ -71,7 +71,10 @@ class AuthzIndex:
         if got is None:
             root = self.mesh.clusters[cluster].config.root_namespace
             by_ns = self._by_ns[cluster]
-            candidates = [*by_ns.get(root, ()), *(by_ns.get(w.namespace, ()) if w.namespace != root else ())]  # noqa: E501
+            candidates = [
+                *by_ns.get(root, ()),
+                *(by_ns.get(w.namespace, ()) if w.namespace != root else ()),
+            ]
             got = applicable(candidates, w.namespace, w.labels, root)
             self._attached[key] = got
         return got
@@ -157,8 +160,10 @@ def _denial(result: AuthzResult, principal: str | None, kind: str) -> Denial:
             f"and the inputs cannot tell: {result.reason}"
         )
     else:
-        text = f"policies {names} {_VERB[result.decision]} {who} on the {chain} chain: " \
-               f"{result.reason}"  # fmt: skip
+        many = len(result.resources) > 1
+        verb = _VERB[result.decision].replace("allows", "allow" if many else "allows")
+        text = f"{'policies' if many else 'policy'} {names} {verb} {who} on the {chain} " \
+               f"chain: {result.reason}"  # fmt: skip
     if result.notes:
         text += f" ({'; '.join(result.notes)})"
     return Denial(

@@ -412,7 +412,10 @@ class Evaluator:
                 )
             )
             if wire == "istio-mtls":
-                return self._ep(ep, "fail", "tls-to-plaintext-server", steps)
+                # an app that serves TLS itself answers with its own certificate, which the
+                # client sidecar does not trust; any other app cannot parse the handshake
+                cause = "untrusted-root" if f.app_tls else "tls-to-plaintext-server"
+                return self._ep(ep, "fail", cause, steps)
             if wire == "app-tls":
                 if f.app_tls:
                     return self._ep(ep, "tls", plain_cause or "no-server-sidecar", steps)

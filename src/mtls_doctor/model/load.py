@@ -43,9 +43,17 @@ def load_mesh(
     mesh_config_file: str | None = None,
     discovery: dict[str, frozenset[str]] | None = None,
     progress: ProgressHook | None = None,
+    extra: Iterable[tuple[InputFile, bytes]] = (),
 ) -> LoadResult:
+    """Every object of `args` (files, directories, `-`, NAME=PATH), then of `extra` (files
+    already in memory, e.g. members of a bug-report archive), later ones replacing earlier."""
     args = list(args)
     files, problems = expand(args)
+    in_memory = list(extra)
+    raw_of: dict[int, bytes] = {}
+    for f, data in in_memory:
+        raw_of[id(f)] = data
+        files.append(f)
     side_files: list[InputFile] = []
     store: dict[tuple[str, str, str, str], Loaded[Any]] = {}
     unknown: dict[str, tuple[int, Origin]] = {}
@@ -58,7 +66,7 @@ def load_mesh(
                 progress(f, i, len(files))
             if f.cluster not in clusters:
                 clusters.append(f.cluster)
-            for obj in _read_one(f, problems, unknown, side_files):
+            for obj in _read_one(f, problems, unknown, side_files, raw_of.get(id(f))):
                 ns = "" if obj.kind in CLUSTER_SCOPED else obj.namespace or "default"
                 store[(obj.cluster, obj.kind, ns, obj.name)] = obj
     finally:
@@ -101,9 +109,10 @@ def _read_one(
     problems: list[InputProblem],
     unknown: dict[str, tuple[int, Origin]],
     side_files: list[InputFile],
+    data: bytes | None = None,
 ) -> list[Loaded[Any]]:
     try:
-        raw = read_bytes(f)
+        raw = read_bytes(f) if data is None else data
     except OSError as exc:
         problems.append(InputProblem(Origin(f.display), f"cannot read: {exc.strerror}"))
         return []
@@ -113,7 +122,7 @@ def _read_one(
             return fast
     result = read_file(f, raw)
     problems.extend(result.problems)
-    if result.envoy_dump:
+    if result.envoy_dump and data is None:
         side_files.append(f)
     out: list[Loaded[Any]] = []
     for r in result.objects:

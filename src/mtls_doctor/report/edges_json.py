@@ -126,6 +126,7 @@ def render(
     problems: Iterable[InputProblem],
     multi: bool,
     summary: dict[str, Any] | None = None,
+    log_events: list[dict[str, Any]] | None = None,
 ) -> bytes:
     doc: dict[str, Any] = {"contract": CONTRACT_VERSION}
     if edges is not None:
@@ -139,6 +140,8 @@ def render(
     doc["problems"] = [problem_dict(p) for p in problems]
     if summary is not None:
         doc["summary"] = summary
+    if log_events:
+        doc["log_events"] = log_events
     return msgspec.json.format(msgspec.json.encode(doc), indent=2)
 
 

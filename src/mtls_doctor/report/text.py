@@ -11,6 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from mtls_doctor.analysis import LinkedEvent
 from mtls_doctor.checks.finding import Finding
 from mtls_doctor.edges.classes import DestinationResult
 from mtls_doctor.edges.records import Edge
@@ -227,3 +228,38 @@ def summary(
         )
     )
     return Group(*parts)
+
+
+def log_events(linked: Sequence[LinkedEvent]) -> RenderableType:
+    """Log events grouped by cause and destination, next to what the edges predict there."""
+    groups: dict[tuple[str, str], list[LinkedEvent]] = defaultdict(list)
+    for le in linked:
+        e = le.event
+        groups[(e.cause or "", e.destination or e.upstream_cluster or e.source)].append(le)
+    table = Table(title=f"Log events ({len(linked)} about TLS, mTLS or authorization)")
+    table.add_column("cause", no_wrap=True)
+    table.add_column("where", overflow="fold")
+    table.add_column("seen", justify="right")
+    table.add_column("flags / details", overflow="fold")
+    table.add_column("the edges predict", overflow="fold")
+    for (cause, where), items in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+        first = items[0].event
+        detail = " ".join(x for x in (first.response_flags, first.reason or first.details) if x)
+        predicted = Text("-", style="dim")
+        dest = items[0].destination
+        if dest is not None:
+            predicted = Text()
+            for cls in dest.classes[:3]:
+                names, n = cls.names(2)
+                who = ", ".join(names) + (f" +{n - 2}" if n > 2 else "")
+                predicted.append(f"{who}: ")
+                predicted.append_text(verdict_text(cls.outcome.verdict, cls.outcome.cause))
+                predicted.append("\n")
+        table.add_row(
+            cause,
+            Text(f"{where}\n{first.source}:{first.line}", style=""),
+            str(len(items)),
+            detail,
+            predicted,
+        )
+    return table

@@ -462,9 +462,8 @@ def decide(
             cond_hits += some
     if unknown:
         h = unknown[0]
-        why = f"{h.policy.namespace}/{h.policy.name} rule {_index(h.name)}: {h.match.text}"
         refs = unique(u.policy for u in unknown)
-        return AuthzResult("unknown", h.name, why, refs, (), tuple(notes))
+        return AuthzResult("unknown", h.name, h.match.text, refs, (), tuple(notes))
     if conditions:
         refs = unique(h.policy for h in cond_hits)
         text = "; ".join(f"{c.effect} {c.condition} ({c.policy})" for c in conditions)
