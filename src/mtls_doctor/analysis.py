@@ -19,8 +19,8 @@ from mtls_doctor.edges.records import Edge
 from mtls_doctor.edges.trust import TrustCheck
 from mtls_doctor.envoy.logfindings import log_findings
 from mtls_doctor.envoy.logs import LogEvent
-from mtls_doctor.side_inputs import SideInputs
 from mtls_doctor.model.load import LoadResult
+from mtls_doctor.side_inputs import SideInputs
 
 DestinationHook = Callable[[int, int], None]  # (done, total)
 

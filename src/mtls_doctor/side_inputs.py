@@ -52,9 +52,7 @@ def _hint(arg: str) -> tuple[str, str | None, str]:
     return (cluster if csep else DEFAULT_CLUSTER), pod, path
 
 
-def read_side_inputs(
-    archives: list[str], envoy: list[str], logs: list[str]
-) -> SideInputs:
+def read_side_inputs(archives: list[str], envoy: list[str], logs: list[str]) -> SideInputs:
     out = SideInputs([], [], [], [], [])
     for arg in archives:
         cluster, path = split_cluster(arg)

@@ -11,7 +11,10 @@ from pathlib import Path
 from tests.cli.run import ROOT, STAGES, mtls_doctor
 
 EXAMPLE = ROOT / "examples" / "pod-ip-multicluster"
-GEO = ROOT / "tests/fixtures/configdump/realcluster-apache/istio-1.18.2_hotelreservation-geo_sidecar_config_dump.json"  # noqa: E501
+GEO = (
+    ROOT
+    / "tests/fixtures/configdump/realcluster-apache/istio-1.18.2_hotelreservation-geo_sidecar_config_dump.json"
+)
 # An access line of the client sidecar in stage 3 (Istio's default TEXT format): the SAN check
 # of global-echo's endpoint failed.
 SAN_LINE = (
@@ -51,7 +54,9 @@ def test_bug_report_archive_in_one_go(tmp_path: Path) -> None:
     r = mtls_doctor("analyze", str(archive), "-o", "json", "--fail-on", "never")
     assert "Traceback" not in r.stderr
     doc = json.loads(r.stdout)
-    (edge,) = [e for e in doc["edges"] if e["from"] == "curl/client" and e["to"] == "global-echo:80"]
+    (edge,) = [
+        e for e in doc["edges"] if e["from"] == "curl/client" and e["to"] == "global-echo:80"
+    ]
     # only cluster1 is in the archive: the cluster2 address is taken at its registry identity
     assert (edge["verdict"], edge["cause"]) == ("mixed", "san-mismatch")
     per = {e["address"]: (e["verdict"], e["cause"]) for e in edge["endpoints"]}

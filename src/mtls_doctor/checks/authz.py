@@ -112,9 +112,10 @@ def identity_on_plaintext(ctx: CheckContext) -> Iterator[Finding]:
                         continue
                     for p in by_workload[ep.workload]:
                         reached[id(p)][ep.workload] = None
-                        details[id(p)][
-                            f"{cls.names(1)[0][0]} → {r.to}: {ep.plain_cause or ep.cause}"
-                        ] = None
+                        why = ep.plain_cause or ep.cause
+                        if ep.verdict == "denied":
+                            why = "plaintext, so the policy denies it"
+                        details[id(p)][f"{cls.names(1)[0][0]} → {r.to}: {why}"] = None
         for p in policies:
             selected = [w for w in c.workloads if applies_to(c, p, w)]
             if id(p) in reached:
@@ -237,7 +238,7 @@ def references(ctx: CheckContext) -> Iterator[Finding]:
         root = c.config.root_namespace
         for p in c.authorization_policies:
             sel = _selector(p)
-            if not sel or _targets_ref(p):
+            if _targets_ref(p) or (not sel and p.namespace == root):
                 continue
             pool = c.workloads if p.namespace == root else c.workloads_by_ns.get(p.namespace, [])
             entries = [
@@ -251,7 +252,7 @@ def references(ctx: CheckContext) -> Iterator[Finding]:
                 origin=p.origin,
                 cluster=c.name,
                 name=_name(p),
-                selector=_labels(sel),
+                selector=_labels(sel) or "every workload (no selector)",
                 where="in the mesh" if p.namespace == root else f"in namespace {p.namespace}",
             )
 

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from mtls_doctor.checks.codes_runbook import PR_PLAIN_TO_TLS_APP, PR_SNIFFED, PR_TLS_ON_HTTP
 from mtls_doctor.checks.context import CheckContext
 from mtls_doctor.checks.finding import Finding, Subject
+
+PROXY_PORTS = range(15000, 15100)  # Istio's own proxy ports (HBONE 15008, agent 15020, ...)
 from mtls_doctor.model.kube import Container
 from mtls_doctor.semantics import protocol
 from mtls_doctor.semantics.injection import IGNORED_NAMESPACES
@@ -66,7 +68,11 @@ def service_ports(ctx: CheckContext) -> Iterator[Finding]:
             ]  # fmt: skip
             for p in spec.ports:
                 proto = protocol.kube_port(p.name, p.app_protocol, p.protocol, p.port)
-                if proto.port_class == "auto" and s.namespace not in IGNORED_NAMESPACES | {root}:
+                if (
+                    proto.port_class == "auto"
+                    and s.namespace not in IGNORED_NAMESPACES | {root}
+                    and p.port not in PROXY_PORTS
+                ):
                     yield PR_SNIFFED.finding(
                         subject,
                         origin=s.origin,

@@ -11,7 +11,7 @@ answers are cached per (server workload, port, chain, principal).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 
 from msgspec.structs import replace
 
@@ -23,19 +23,23 @@ from mtls_doctor.model.mesh import Mesh
 from mtls_doctor.model.refs import ResourceRef
 from mtls_doctor.model.workloads import Workload
 from mtls_doctor.semantics.authz import (
+    Atom,
     AuthzCondition,
     AuthzResult,
     Chain,
     Policy,
     Request,
     applicable,
+    atom_matches,
     decide,
+    identity_atoms,
     identity_dependent,
     is_dry_run,
     unique,
 )
 from mtls_doctor.semantics.trace import Step, selects
 
+SelectorKey = tuple[tuple[str, str], ...] | None
 CLIENT_ID = "$CLIENT_ID"  # filled in per client when an edge is materialised
 
 
@@ -56,7 +60,6 @@ class AuthzIndex:
             self._by_ns[name] = by_ns
         self._attached: dict[tuple[str, int], tuple[Policy, ...]] = {}
         self._answers: dict[tuple[str, int, int | None, str, str | None], Denial | None] = {}
-        self._distinct: dict[tuple[str, str, tuple[tuple[str, str], ...] | None], bool] = {}
         self._any_identity = any(
             identity_dependent(p) and not is_dry_run(p)
             for c in mesh.clusters.values()
@@ -179,41 +182,90 @@ def _rule(name: str | None) -> str:
 
 
 class AuthzRelevance:
-    """The engine's relevance hook: the client's identity where a policy on the destination's
-    servers tells identities apart, else None (all clients share the outcome)."""
+    """The engine's relevance hook. A client's authorization answer at a destination depends on
+    its identity only through the identity tests (atoms) of the policies on the destination's
+    servers, so the hook returns the vector of their answers for the client's identity: None
+    where no policy tells identities apart, the same vector for clients that every policy
+    treats alike."""
 
     def __init__(self, index: AuthzIndex) -> None:
         self.index = index
+        self._atoms: dict[tuple[str, str, SelectorKey], tuple[Atom, ...]] = {}
+        self._vectors: dict[tuple[tuple[Atom, ...], str], tuple[bool, ...]] = {}
+        self._apart: dict[tuple[str, tuple[Atom, ...]], frozenset[str] | None] = {}
 
-    def distinguishes(self, svc: MeshService, port: SvcPort | None = None) -> bool:
-        """Whether some enforced policy on a server behind `svc` names identities (cached per
-        service; conservative when the servers cannot be told from a selector)."""
+    def atoms(self, svc: MeshService) -> tuple[Atom, ...]:
+        """The identity tests of the enforced policies on the servers behind `svc` (cached per
+        service; every policy of the mesh when its servers cannot be told from a selector)."""
         sel = tuple(sorted(svc.selector.items())) if svc.selector else None
         key = (svc.namespace, svc.hostname, sel)
-        got = self.index._distinct.get(key)
+        got = self._atoms.get(key)
         if got is None:
-            got = self._distinguishes(svc)
-            self.index._distinct[key] = got
+            got = self._atoms[key] = self._collect(svc)
         return got
 
-    def _distinguishes(self, svc: MeshService) -> bool:
+    def _collect(self, svc: MeshService) -> tuple[Atom, ...]:
         idx = self.index
         if not idx._any_identity:
-            return False
-        if not svc.selector:
-            return True
+            return ()
+        out: dict[Atom, None] = {}
         for name, c in idx.mesh.clusters.items():
-            for w in c.workloads_by_ns.get(svc.namespace, ()):
-                if selects(svc.selector, w.labels) and any(
-                    identity_dependent(p) and not is_dry_run(p) for p in idx.attached(name, w)
-                ):
-                    return True
-        return False
+            tds = c.config.trust_domains
+            if svc.selector:
+                policies = unique(
+                    p
+                    for w in c.workloads_by_ns.get(svc.namespace, ())
+                    if selects(svc.selector, w.labels)
+                    for p in idx.attached(name, w)
+                )
+            else:
+                policies = tuple(c.authorization_policies)
+            for p in policies:
+                if not is_dry_run(p):
+                    out.update(dict.fromkeys(identity_atoms(p, tds)))
+        return tuple(out)
+
+    def distinguishes(self, svc: MeshService, port: SvcPort | None = None) -> bool:
+        return bool(self.atoms(svc))
+
+    def vector(self, atoms: tuple[Atom, ...], identity: str) -> tuple[bool, ...]:
+        key = (atoms, identity)
+        got = self._vectors.get(key)
+        if got is None:
+            got = self._vectors[key] = tuple(atom_matches(a, identity) for a in atoms)
+        return got
 
     def __call__(self, client: Client, svc: MeshService, port: SvcPort) -> Hashable:
-        if client.identity is None or not self.distinguishes(svc, port):
+        atoms = self.atoms(svc)
+        if client.identity is None or not atoms:
             return None
-        return client.identity
+        return self.vector(atoms, client.identity)
+
+    def namespaces_apart(
+        self, cluster: str, svc: MeshService, port: SvcPort, clients: Sequence[Client]
+    ) -> frozenset[str] | None:
+        """The namespaces whose clients authorization singles out at this destination: every
+        other namespace's sidecar clients get the same (most common) answer vector, so they
+        may share one outcome. Cached per (cluster, atoms): most services share a policy set."""
+        atoms = self.atoms(svc)
+        if not atoms:
+            return frozenset()
+        key = (cluster, atoms)
+        if key in self._apart:
+            return self._apart[key]
+        per_ns: dict[str, set[tuple[bool, ...]]] = defaultdict(set)
+        sizes: dict[tuple[bool, ...], int] = defaultdict(int)
+        for c in clients:
+            if c.identity is not None and c.namespace is not None:
+                v = self.vector(atoms, c.identity)
+                per_ns[c.namespace].add(v)
+                sizes[v] += 1
+        apart: frozenset[str] | None = frozenset()
+        if sizes:
+            default = max(sizes, key=lambda v: sizes[v])
+            apart = frozenset(ns for ns, vs in per_ns.items() if vs != {default})
+        self._apart[key] = apart
+        return apart
 
 
 def make_authz(mesh: Mesh) -> tuple[AuthzSeam, AuthzRelevance]:

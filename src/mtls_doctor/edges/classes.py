@@ -156,21 +156,33 @@ def super_groups(
     return result
 
 
-def _authz_per_client(engine: EdgeEngine, svc: MeshService, port: SvcPort) -> bool:
-    """Whether authorization can tell this destination's clients apart. A relevance hook with
-    `distinguishes(svc, port)` (edges.authz_seam) says so per service; any other hook means
-    every destination."""
+def _authz_split(
+    engine: EdgeEngine, cluster: str, svc: MeshService, port: SvcPort
+) -> frozenset[str] | None:
+    """The namespaces whose clients authorization tells apart at this destination (empty when
+    it tells none apart), or None when every client must be evaluated. A relevance hook with
+    `distinguishes` and `namespaces_apart` (edges.authz_seam) answers per service; any other
+    hook means every client of every destination."""
     hook = engine.authz_relevance
     if hook is None:
-        return False
+        return frozenset()
     distinguishes = getattr(hook, "distinguishes", None)
-    return True if distinguishes is None else bool(distinguishes(svc, port))
+    apart = getattr(hook, "namespaces_apart", None)
+    if distinguishes is None or apart is None:
+        return None
+    if not distinguishes(svc, port):
+        return frozenset()
+    got: frozenset[str] | None = apart(cluster, svc, port, engine.clients(cluster))
+    return got
 
 
 def classify(
     engine: EdgeEngine, cluster: str, svc: MeshService, port: SvcPort
 ) -> DestinationResult:
     relevant = engine._relevant_namespaces(cluster, svc)
+    split = _authz_split(engine, cluster, svc, port)
+    if split:
+        relevant = relevant | split
     slots: dict[int, _Slot] = {}
 
     def slot(outcome: Outcome) -> _Slot:
@@ -179,7 +191,7 @@ def classify(
             got = slots[id(outcome)] = _Slot(outcome)
         return got
 
-    per_client = _authz_per_client(engine, svc, port) or (
+    per_client = split is None or (
         engine.trust is not None and engine.trust.has_workload_certs(cluster)
     )
     if per_client:

@@ -19,7 +19,14 @@ _MODES: dict[str, TlsMode] = {
 
 def predicted_clusters(engine: EdgeEngine, cluster: str, w: Workload) -> list[PredictedCluster]:
     """One prediction per service port the workload's sidecar has a cluster for."""
-    client = next((c for c in engine.clients(cluster) if c.name == w.key and c.pods == tuple(p.name for p in w.pods)), None)  # noqa: E501
+    client = next(
+        (
+            c
+            for c in engine.clients(cluster)
+            if c.name == w.key and c.pods == tuple(p.name for p in w.pods)
+        ),
+        None,
+    )
     if client is None or not client.sidecar:
         return []
     ev = engine.evaluators[cluster]

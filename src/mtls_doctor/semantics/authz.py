@@ -116,6 +116,43 @@ def identity_dependent(p: Policy) -> bool:
     return False
 
 
+Atom = tuple[str, str, str]  # (principal | namespace | serviceAccount, value, policy namespace)
+
+
+def identity_atoms(p: Policy, trust_domains: Sequence[str]) -> tuple[Atom, ...]:
+    """Every identity test the policy makes. Two peers for which every atom answers the same
+    get the same decision from it (the decision reads the principal through these only)."""
+    out: dict[Atom, None] = {}
+
+    def add(kind: str, values: Iterable[str]) -> None:
+        for v in values:
+            if kind == "principal":
+                for e in expand_trust_domains([v], trust_domains):
+                    out[(kind, e, p.namespace)] = None
+            else:
+                out[(kind, v, p.namespace)] = None
+
+    for rule in p.obj.spec.rules or ():
+        for f in rule.from_:
+            s = f.source
+            add("principal", [*s.principals, *s.not_principals])
+            add("namespace", [*s.namespaces, *s.not_namespaces])
+            add("serviceAccount", [*s.service_accounts, *s.not_service_accounts])
+        for c in rule.when:
+            if c.key in IDENTITY_WHEN:
+                add(c.key.split(".", 1)[1], [*c.values, *c.not_values])
+    return tuple(out)
+
+
+def atom_matches(atom: Atom, principal: str | None) -> bool:
+    kind, value, ns = atom
+    if kind == "principal":
+        return _principal_is(value, principal)
+    if kind == "namespace":
+        return _namespace_is(value, principal)
+    return _service_account_is(value, ns, principal)
+
+
 def rule_name(p: Policy, index: int, custom: bool = False) -> str:
     prefix = EXT_AUTHZ_PREFIX if custom else ""
     return f"{prefix}ns[{p.namespace}]-policy[{p.name}]-rule[{index}]"
