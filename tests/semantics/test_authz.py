@@ -527,3 +527,52 @@ def test_denied_edge_names_policy_in_trace_and_symptom() -> None:
     assert "rbac_access_denied_matched_policy[ns[b]-policy[deny-sleep]-rule[0]]" in (
         e.outcome.symptom.server_log or ""
     )
+
+
+# -- big meshes: namespace classes give the same edges as evaluating every client -------------
+
+
+def _bench_generate(pods: int, path: Path) -> None:
+    import importlib.util
+
+    root = Path(__file__).resolve().parent.parent.parent
+    spec = importlib.util.spec_from_file_location("bench", root / "scripts" / "bench.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    mod.generate(pods, path)
+
+
+def test_namespace_classes_agree_with_per_client_evaluation(tmp_path: Path) -> None:
+    dump = tmp_path / "mesh.json"
+    _bench_generate(400, dump)
+    policies = tmp_path / "policies.yaml"
+    policies.write_text(
+        ap("only-2", "{selector: {matchLabels: {app: svc-01}}, action: ALLOW, rules: [{from: [{source: {namespaces: [team-0002]}}, {source: {principals: ['cluster.local/ns/team-0003/sa/svc-01']}}]}]}", "team-0001")
+        + ap("deny-outsiders", "{action: DENY, rules: [{from: [{source: {notNamespaces: [team-0001, team-0002]}}]}]}", "team-0002")
+        + ap("no-default-sa", "{selector: {matchLabels: {app: svc-05}}, action: DENY, rules: [{from: [{source: {principals: ['*/sa/default']}}]}]}", "istio-system")
+        + ap("paths", "{action: ALLOW, rules: [{to: [{operation: {paths: [/api/*]}}]}]}", "team-0004")
+        + ap("ips", "{action: ALLOW, rules: [{from: [{source: {ipBlocks: [10.0.0.0/8]}}]}]}", "team-0006")
+    )
+    load = load_mesh([str(dump), str(policies)])
+
+    def summary(a: Any) -> set[tuple[str, str, str, str | None]]:
+        return {
+            (c.name, r.to, cls.outcome.verdict, cls.outcome.cause)
+            for r in a.results
+            for cls in r.classes
+            for c in cls.clients
+        }
+
+    fast = analyze(load)
+    seam, hook = make_authz(load.mesh)
+    per_client = hook.__call__  # a plain hook: classify then evaluates every client
+    slow = analyze(load, authz=seam, authz_relevance=per_client)
+    got = summary(fast)
+    assert got == summary(slow)
+    verdicts = {v for _, _, v, _ in got}
+    assert {"denied", "unknown", "mtls"} <= verdicts
+    # the fast road shares outcomes by namespace even where a policy names identities
+    team2 = [r for r in fast.results if r.service.namespace == "team-0002"]
+    assert team2 and all(any(cls.members for cls in r.classes) for r in team2)
+    assert not any(cls.members for r in slow.results for cls in r.classes)

@@ -149,7 +149,12 @@ def _namespace_plaintext(c: ClusterIndex, p: AP) -> str | None:
     if pa.mode == "DISABLE":
         return pa.why
     own, mesh = _ns_rules(c, p.namespace)
-    rules = own or mesh
+    # a rule for one host applies to the workloads behind that service; without workloads in
+    # the inputs, the selector's app label stands for the service name (as Kiali does)
+    app = _selector(p).get("app")
+    named = [r for r in own if app and c.dr.hosts[id(r)].split(".", 1)[0] == app]
+    wild = [r for r in own if c.dr.hosts[id(r)].startswith("*")]
+    rules = named or wild or mesh if app else own or mesh
     modes = {_top_mode(r): r for r in rules}
     if "DISABLE" in modes:
         r = modes["DISABLE"]

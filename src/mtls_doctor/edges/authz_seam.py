@@ -196,7 +196,8 @@ class AuthzRelevance:
 
     def atoms(self, svc: MeshService) -> tuple[Atom, ...]:
         """The identity tests of the enforced policies on the servers behind `svc` (cached per
-        service; every policy of the mesh when its servers cannot be told from a selector)."""
+        service). A ServiceEntry's endpoints may be any workload's address, and a Service
+        without a selector has hand-made endpoints: then every policy of the mesh counts."""
         sel = tuple(sorted(svc.selector.items())) if svc.selector else None
         key = (svc.namespace, svc.hostname, sel)
         got = self._atoms.get(key)
@@ -211,7 +212,7 @@ class AuthzRelevance:
         out: dict[Atom, None] = {}
         for name, c in idx.mesh.clusters.items():
             tds = c.config.trust_domains
-            if svc.selector:
+            if svc.selector and svc.kind == "Service":  # its pods, in its namespace
                 policies = unique(
                     p
                     for w in c.workloads_by_ns.get(svc.namespace, ())

@@ -8,6 +8,7 @@ identity checks → authorization. Every step is recorded with the resources tha
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from typing import Literal
 
 import msgspec
@@ -640,25 +641,27 @@ class Evaluator:
                 return self._summarise(client, svc, port, results, trace, None)
             if not visible:
                 why = "pass-through: the app's bytes as sent"
-                per = [
-                    self._endpoint(client, svc, port, e, base, why, "passthrough", None)
-                    for e in endpoints
-                ]
-                return self._summarise(client, svc, port, tuple(per), trace, None)
+                per = _alike(
+                    endpoints,
+                    lambda e: self._endpoint(client, svc, port, e, base, why, "passthrough", None),
+                )
+                return self._summarise(client, svc, port, per, trace, None)
             settings, sstep = self.settings(client, svc, port)
             trace.append(sstep)
-            per = []
-            for e in endpoints:
-                wire, why, cause = self.endpoint_wire(settings, e, port, base)
-                per.append(self._endpoint(client, svc, port, e, wire, why, cause, settings))
+            s = settings
+
+            def one(e: Endpoint) -> EndpointResult:
+                wire, why, cause = self.endpoint_wire(s, e, port, base)
+                return self._endpoint(client, svc, port, e, wire, why, cause, s)
+
+            per = _alike(endpoints, one)
         else:
-            per = [
-                self._endpoint(
-                    client, svc, port, e, base, "the app's own bytes", "no-client-sidecar", None
-                )
-                for e in endpoints
-            ]
-        return self._summarise(client, svc, port, tuple(per), trace, settings)
+            why = "the app's own bytes"
+            per = _alike(
+                endpoints,
+                lambda e: self._endpoint(client, svc, port, e, base, why, "no-client-sidecar", None),
+            )
+        return self._summarise(client, svc, port, per, trace, settings)
 
     def _summarise(
         self,
@@ -710,6 +713,32 @@ def _result_text(verdict: str, cause: str | None, endpoints: tuple[EndpointResul
         parts = ", ".join(f"{e.address or e.workload}: {e.verdict}" for e in endpoints)
         return f"mixed: {parts}"
     return verdict if cause is None else f"{verdict} ({cause})"
+
+
+def _alike(
+    endpoints: tuple[Endpoint, ...], decide: Callable[[Endpoint], EndpointResult]
+) -> tuple[EndpointResult, ...]:
+    """Decide each endpoint; pods of one workload (same server, port, tlsMode, identity and
+    source) are decided once and the result is repeated with each pod's address."""
+    done: dict[tuple[object, ...], EndpointResult] = {}
+    out: list[EndpointResult] = []
+    for e in endpoints:
+        key = (id(e.server), e.server_cluster, e.target_port, e.tls_mode, e.identity,
+               e.source.key, e.namespace)  # fmt: skip
+        first = done.get(key)
+        if first is None:
+            first = done[key] = decide(e)
+            out.append(first)
+            continue
+        steps = first.steps
+        if steps and first.address and e.address:
+            head = steps[0]
+            steps = (
+                msgspec.structs.replace(head, decision=head.decision.replace(first.address, e.address, 1)),  # noqa: E501
+                *steps[1:],
+            )
+        out.append(msgspec.structs.replace(first, address=e.address, steps=steps))
+    return tuple(out)
 
 
 def _is_pod(e: Endpoint, pod_or_address: str) -> bool:

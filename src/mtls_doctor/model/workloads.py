@@ -139,9 +139,11 @@ def _controller_of(
     return ref.kind, ref.name
 
 
-def _controller_ref(refs: Iterable[kube.OwnerRef]) -> kube.OwnerRef | None:
-    refs = list(refs)
-    return next((r for r in refs if r.controller), refs[0] if refs else None)
+def _controller_ref(refs: list[kube.OwnerRef]) -> kube.OwnerRef | None:
+    for r in refs:
+        if r.controller:
+            return r
+    return refs[0] if refs else None
 
 
 def _template(obj: Any) -> kube.PodTemplate | None:
