@@ -11,27 +11,8 @@ from typing import Any
 import msgspec
 
 from mtls_doctor.certs.analyze import CertReport, CertView
-from mtls_doctor.checks.finding import Finding
+from mtls_doctor.report.findings_json import finding_json
 from mtls_doctor.sources.problems import InputProblem
-
-
-def finding_json(f: Finding) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "code": f.code,
-        "level": f.level,
-        "subject": {
-            "kind": f.subject.kind,
-            "namespace": f.subject.namespace,
-            "name": f.subject.name,
-        },
-        "message": f.message,
-        "fix": f.fix,
-    }
-    if f.origin is not None:
-        out["origin"] = str(f.origin)
-    if f.cluster is not None:
-        out["cluster"] = f.cluster
-    return out
 
 
 def certificate_json(v: CertView) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import msgspec
 from mtls_doctor.checks.finding import Finding
 from mtls_doctor.edges.classes import DestinationResult, OutcomeClass
 from mtls_doctor.edges.records import Edge
+from mtls_doctor.report.findings_json import finding_json
 from mtls_doctor.sources.problems import InputProblem
 
 CONTRACT_VERSION = "v1"
@@ -57,25 +58,6 @@ def edge_dict(edge: Edge) -> dict[str, Any]:
             {"policy": c.policy, "action": c.action, "effect": c.effect, "condition": c.condition}
             for c in authz
         ]
-    return d
-
-
-def finding_dict(f: Finding) -> dict[str, Any]:
-    d: dict[str, Any] = {
-        "code": f.code,
-        "level": f.level,
-        "subject": {
-            "kind": f.subject.kind,
-            "namespace": f.subject.namespace,
-            "name": f.subject.name,
-        },
-        "message": f.message,
-        "fix": f.fix,
-    }
-    if f.origin is not None:
-        d["location"] = {"file": f.origin.file, "line": f.origin.line}
-    if f.cluster is not None:
-        d["cluster"] = f.cluster
     return d
 
 
@@ -136,7 +118,7 @@ def render(
         doc["destinations"] = [
             destination_dict(r, multi, sizes.get(r.cluster, {})) for r in destinations
         ]
-    doc["findings"] = [finding_dict(f) for f in findings]
+    doc["findings"] = [finding_json(f) for f in findings]
     doc["problems"] = [problem_dict(p) for p in problems]
     if summary is not None:
         doc["summary"] = summary

@@ -15,6 +15,7 @@ from mtls_doctor.checks.finding import Finding
 from mtls_doctor.envoy.diff import ClusterDiff
 from mtls_doctor.envoy.records import ClusterTLS, InboundPort, ProxyConfig, SecretInfo, TlsSettings
 from mtls_doctor.envoy.secrets import valid_at
+from mtls_doctor.report.findings_json import finding_json
 
 _MODE_TEXT = {
     "none": "plaintext",
@@ -22,23 +23,6 @@ _MODE_TEXT = {
     "tls": "one-way TLS",
     "mtls": "user mTLS",
 }
-
-
-def finding_json(f: Finding) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "code": f.code,
-        "level": f.level,
-        "subject": {
-            "kind": f.subject.kind,
-            "namespace": f.subject.namespace,
-            "name": f.subject.name,
-        },
-        "message": f.message,
-        "fix": f.fix,
-    }
-    if f.origin is not None:
-        out["origin"] = str(f.origin)
-    return out
 
 
 def _tls_json(t: TlsSettings | None) -> dict[str, Any] | None:

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from mtls_doctor.checks.finding import Finding
 from mtls_doctor.envoy.logs import LogEvent
-from mtls_doctor.report.envoy import finding_json
+from mtls_doctor.report.findings_json import finding_json
 
 _EVENT_FIELDS = (
     "source",
