@@ -212,6 +212,11 @@ def generate(pods: int, path: Path, seed: int = 7) -> dict[str, int]:
 
 
 def _peak_mb() -> float:
+    """This process's own peak RSS. (`ru_maxrss` would include the generating parent's peak,
+    which Linux carries across fork and exec.)"""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -142,7 +142,9 @@ def _findings(case: Case) -> list[dict[str, Any]]:
     if case.mesh_config is not None:
         args += ["--mesh-config", str(case.mesh_config.relative_to(ROOT))]
     r = mtls_doctor("analyze", *args, "-o", "json", "--fail-on", "never")
-    assert r.returncode == 0, r.stderr
+    # 3: an input object could not be used (Kiali's fixtures have a Service without a name);
+    # the rest is analysed all the same
+    assert r.returncode in (0, 3), r.stderr
     found: list[dict[str, Any]] = json.loads(r.stdout)["findings"]
     return found
 

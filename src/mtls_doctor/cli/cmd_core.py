@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -245,18 +245,7 @@ def analyze_cmd(
     result, failing = _filter(a, select, ignore, suppress, fail_on)
     if output == "json":
         big = a.edge_count() > DEFAULT_MAX_EDGES
-        write_raw(
-            edges_json.render(
-                edges=None if big else _all_edges(a),
-                destinations=a.results if big else None,
-                namespace_sizes=_namespace_sizes(a),
-                findings=result.kept,
-                problems=a.load.problems,
-                multi=a.multi,
-                summary=_summary_dict(a, result),
-                log_events=[_event_dict(le) for le in a.events],
-            ).decode()
-        )
+        _write_json(a, result, None if big else _all_edges(a), with_events=True)
     elif output == "sarif":
         _sarif(a, result, paths)
     else:
@@ -271,6 +260,24 @@ def analyze_cmd(
         if result.suppressed:
             out.print(f"({len(result.suppressed)} findings suppressed)")
     return _exit(a, failing)
+
+
+def _write_json(
+    a: Analysis, result: FilterResult, edges: Iterable[Edge] | None, with_events: bool = False
+) -> None:
+    """The edge contract: `edges`, or `destinations` when `edges` is None (large meshes)."""
+    write_raw(
+        edges_json.render(
+            edges=edges,
+            destinations=a.results if edges is None else None,
+            namespace_sizes=_namespace_sizes(a),
+            findings=result.kept,
+            problems=a.load.problems,
+            multi=a.multi,
+            summary=_summary_dict(a, result),
+            log_events=[_event_dict(le) for le in a.events] if with_events else None,
+        ).decode()
+    )
 
 
 def _event_dict(le: LinkedEvent) -> dict[str, Any]:
@@ -422,17 +429,7 @@ def edges_cmd(
         for e in edges if (filtered or not grouped) else _all_edges(a):
             sys.stdout.buffer.write(edges_json.jsonl_line(e))
     elif output == "json":
-        write_raw(
-            edges_json.render(
-                edges=None if grouped else edges,
-                destinations=a.results if grouped else None,
-                namespace_sizes=_namespace_sizes(a),
-                findings=result.kept,
-                problems=a.load.problems,
-                multi=a.multi,
-                summary=_summary_dict(a, result),
-            ).decode()
-        )
+        _write_json(a, result, None if grouped else edges)
     elif output == "sarif":
         _sarif(a, result, paths)
     else:
