@@ -90,7 +90,8 @@ def _istio_cases(folder: str, legacy: bool) -> list[Case]:
         expected = tuple(
             (m["code"], _istio_origin(m["origin"], legacy))
             for m in row["expected"]
-            if m["code"] in MAPPING and not (m["code"] == "IST0101" and "Authorization" not in m["origin"])  # noqa: E501
+            if m["code"] in MAPPING
+            and not (m["code"] == "IST0101" and "Authorization" not in m["origin"])
         )
         if row["expected"] and not expected:
             continue
@@ -126,7 +127,9 @@ def _kiali_cases() -> list[Case]:
                 subject = _first(path, "DestinationRule")
             expected = ((code, subject),)
         key = f"{row['file']}:autoMtls={'on' if auto else 'off'}"
-        out.append(Case(key, (path,), None if auto else MESH_AUTOMTLS_OFF, row["checker"], expected))  # noqa: E501
+        out.append(
+            Case(key, (path,), None if auto else MESH_AUTOMTLS_OFF, row["checker"], expected)
+        )
     return out
 
 

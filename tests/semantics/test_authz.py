@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from mtls_doctor.analysis import analyze
@@ -20,6 +21,7 @@ from mtls_doctor.semantics.authz import (
     expand_trust_domains,
     identity_dependent,
 )
+from tests.scenarios.runner import Case, cases_in, run_case
 from tests.semantics.helpers import objs
 
 SLEEP = "spiffe://cluster.local/ns/a/sa/sleep"
@@ -576,3 +578,55 @@ def test_namespace_classes_agree_with_per_client_evaluation(tmp_path: Path) -> N
     team2 = [r for r in fast.results if r.service.namespace == "team-0002"]
     assert team2 and all(any(cls.members for cls in r.classes) for r in team2)
     assert not any(cls.members for r in slow.results for cls in r.classes)
+
+
+# -- real Envoy: the policies compiled into RBAC filters do what the engine predicts ------------
+
+TABLE = SCENARIO.parent / "semantics-table"
+LAB_CASES = [
+    c
+    for c in cases_in(SCENARIO.parent)
+    if c.folder.name == "authz" or (c.folder == TABLE and "authz" in c.name)
+]
+
+
+@pytest.mark.lab
+@pytest.mark.parametrize("case", LAB_CASES, ids=lambda c: c.id)
+def test_envoy_rbac_agrees_with_the_prediction(case: Case) -> None:
+    from mtls_doctor.edges.authz_seam import AuthzIndex, lab_rbac
+    from mtls_doctor.edges.lab_case import lab_cases
+    from mtls_doctor.lab.envoyproc import LabUnavailable, find_envoy
+    from mtls_doctor.lab.result import run_case as replay
+
+    try:
+        find_envoy()
+    except LabUnavailable as exc:
+        pytest.skip(f"Envoy cannot run here: {exc}")
+    a = run_case(case)
+    engine = a.engine
+    index = AuthzIndex(a.load.mesh)
+    replayed, disagreements = 0, []
+    for exp in case.spec["edges"]:
+        client = next(c for c in engine.clients("default") if c.name == exp["from"])
+        target = engine.resolve(client, exp["to"])
+        assert not isinstance(target, str), target
+        (ep,) = engine.registries["default"].endpoints(target.svc, target.port)
+        assert ep.server is not None and ep.server_cluster is not None
+        facts = engine.servers.facts(ep.server_cluster, ep.server, ep.target_port)
+        for lc in lab_cases(engine, client, target)[0]:
+            chain = "http" if lc.app_protocol == "http" and lc.port_class != "tcp" else "tcp"
+            rbac = lab_rbac(index, facts, ep.target_port, chain)
+            if isinstance(rbac, str):
+                continue  # request-dependent or undecidable: nothing single to replay
+            server = msgspec.structs.replace(lc.server, rbac=rbac)
+            r = replay(msgspec.structs.replace(lc, server=server))
+            replayed += 1
+            if not r.agrees:
+                disagreements.append(
+                    f"{lc.name}: predicted {lc.predicted.verdict}/{lc.predicted.cause}, Envoy "
+                    f"{r.outcome.verdict}/{r.outcome.cause}"
+                )
+    assert disagreements == []
+    if case.name not in ("ip-blocks-unknown", "http-paths-condition-keeps-verdict",
+                         "custom-known-provider-keeps-verdict"):  # fmt: skip
+        assert replayed > 0

@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from mtls_doctor.checks.codes_runbook import PR_PLAIN_TO_TLS_APP, PR_SNIFFED, PR_TLS_ON_HTTP
 from mtls_doctor.checks.context import CheckContext
 from mtls_doctor.checks.finding import Finding, Subject
-
-PROXY_PORTS = range(15000, 15100)  # Istio's own proxy ports (HBONE 15008, agent 15020, ...)
 from mtls_doctor.model.kube import Container
 from mtls_doctor.semantics import protocol
 from mtls_doctor.semantics.injection import IGNORED_NAMESPACES
 from mtls_doctor.semantics.trace import selects
+
+PROXY_PORTS = range(15000, 15100)  # Istio's own proxy ports (HBONE 15008, agent 15020, ...)
 
 
 def tls_on_http_edges(ctx: CheckContext) -> Iterator[Finding]:

@@ -24,8 +24,8 @@ from mtls_doctor.checks.filtering import (
     unknown_prefixes,
 )
 from mtls_doctor.cli.common import Exit, output_option, report_problems, stderr, stdout, write_raw
+from mtls_doctor.edges.client_tls import Client
 from mtls_doctor.edges.engine import EdgeEngine
-from mtls_doctor.edges.evaluate import Client
 from mtls_doctor.edges.records import Edge
 from mtls_doctor.model.load import LoadResult, load_mesh
 from mtls_doctor.report import edges_json, text

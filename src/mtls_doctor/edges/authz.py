@@ -22,7 +22,7 @@ from mtls_doctor.semantics.authz import AuthzCondition
 from mtls_doctor.semantics.trace import Step
 
 if TYPE_CHECKING:
-    from mtls_doctor.edges.evaluate import Client
+    from mtls_doctor.edges.client_tls import Client
     from mtls_doctor.edges.server import ServerFacts
 
 

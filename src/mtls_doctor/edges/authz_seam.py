@@ -12,17 +12,23 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Hashable, Sequence
+from typing import Literal
 
+import msgspec
 from msgspec.structs import replace
 
 from mtls_doctor.edges.authz import AuthzSeam, Denial
-from mtls_doctor.edges.evaluate import Client
+from mtls_doctor.edges.client_tls import Client
 from mtls_doctor.edges.registry import MeshService, SvcPort
 from mtls_doctor.edges.server import ServerFacts
+from mtls_doctor.lab.case import PrincipalMatch, RbacPolicy
+from mtls_doctor.model.istio import Rule
 from mtls_doctor.model.mesh import Mesh
 from mtls_doctor.model.refs import ResourceRef
 from mtls_doctor.model.workloads import Workload
 from mtls_doctor.semantics.authz import (
+    BAD_CUSTOM_SUFFIX,
+    IDENTITY_WHEN,
     Atom,
     AuthzCondition,
     AuthzResult,
@@ -32,9 +38,12 @@ from mtls_doctor.semantics.authz import (
     applicable,
     atom_matches,
     decide,
+    expand_trust_domains,
     identity_atoms,
     identity_dependent,
     is_dry_run,
+    match_for,
+    rule_name,
     unique,
 )
 from mtls_doctor.semantics.trace import Step, selects
@@ -272,3 +281,102 @@ class AuthzRelevance:
 def make_authz(mesh: Mesh) -> tuple[AuthzSeam, AuthzRelevance]:
     index = AuthzIndex(mesh)
     return index.seam, AuthzRelevance(index)
+
+
+# -- the same policies for the lab (real Envoy RBAC filters) -------------------------------------
+
+
+def lab_rbac(
+    index: AuthzIndex, server: ServerFacts, port: int | None, chain: Chain
+) -> tuple[RbacPolicy, ...] | str:
+    """The server's RBAC policies as the lab builds them (`lab.case.RbacPolicy`), compiled the
+    way istiod compiles identity rules, for a replayed request on `chain`. A string says why the
+    policies cannot be replayed (request-dependent or undecidable rules, identity tests the lab
+    model cannot express, CUSTOM with a working provider)."""
+    policies = [p for p in index.attached(server.cluster, server.workload) if not is_dry_run(p)]
+    cfg = index.mesh.clusters[server.cluster].config
+    tds = cfg.trust_domains
+    custom = [p for p in policies if p.obj.spec.action.upper() == "CUSTOM"]
+    bad_custom = False
+    if custom:
+        names = {p.obj.spec.provider.name if p.obj.spec.provider else "" for p in custom}
+        known = {e.name for e in cfg.extension_providers}
+        if len(names) == 1 and names <= known:
+            return "CUSTOM policies send requests to an ext_authz provider"
+        bad_custom = True
+    out: list[RbacPolicy] = []
+    for p in policies:
+        action = p.obj.spec.action.upper()
+        if action not in ("ALLOW", "DENY", "CUSTOM") or (action == "CUSTOM" and not bad_custom):
+            continue
+        lab_action: Literal["ALLOW", "DENY"] = "ALLOW" if action == "ALLOW" else "DENY"
+        suffix = BAD_CUSTOM_SUFFIX if action == "CUSTOM" else ""
+        rules = p.obj.spec.rules or []
+        if not rules:
+            out.append(RbacPolicy(rule_name(p, 0, action == "CUSTOM") + suffix, lab_action,
+                                  never=True))  # fmt: skip
+            continue
+        for i, rule in enumerate(rules):
+            name = rule_name(p, i, action == "CUSTOM") + suffix
+            got = _lab_rule(p, rule, Request(None, port, chain), lab_action, tds)
+            if isinstance(got, str):
+                return f"{p.namespace}/{p.name} rule {i}: {got}"
+            if got is not None:
+                out.append(msgspec.structs.replace(got, name=name))
+            elif lab_action == "ALLOW":  # the ALLOW filter stays, with nothing this rule allows
+                out.append(RbacPolicy(name, "ALLOW", never=True))
+    return tuple(out)
+
+
+def _lab_rule(
+    p: Policy, rule: Rule, req: Request, action: Literal["ALLOW", "DENY"], tds: tuple[str, ...]
+) -> RbacPolicy | str | None:
+    if any(c.key in IDENTITY_WHEN for c in rule.when):
+        return "identity conditions under `when` are not replayed"
+    rest = msgspec.structs.replace(rule, from_=[])
+    m = match_for(rest, req, deny=action == "DENY", trust_domains=tds, namespace=p.namespace)
+    if m is None or m.kind == "none":
+        return None  # istiod generates nothing, or it never matches the replayed request
+    if m.kind != "all":
+        return f"the rule depends on the request or on what the inputs do not say ({m.text})"
+    positives: list[PrincipalMatch] = []
+    negatives: list[PrincipalMatch] = []
+    any_source = not rule.from_
+    for f in rule.from_:
+        s = f.source
+        if (s.request_principals or s.not_request_principals or s.ip_blocks or s.not_ip_blocks
+                or s.remote_ip_blocks or s.not_remote_ip_blocks):  # fmt: skip
+            return "the rule's sources test more than the peer identity"
+        kinds = [k for k, v in (("p", s.principals), ("n", s.namespaces),
+                                ("s", s.service_accounts)) if v]  # fmt: skip
+        if len(kinds) > 1 or (len(rule.from_) > 1 and (s.not_principals or s.not_namespaces
+                                                        or s.not_service_accounts)):  # fmt: skip
+            return "the rule's sources combine identity tests the lab model cannot express"
+        positives += _matchers(s.principals, s.namespaces, s.service_accounts, p.namespace, tds)
+        negatives += _matchers(
+            s.not_principals, s.not_namespaces, s.not_service_accounts, p.namespace, tds
+        )
+        any_source = any_source or not kinds
+    return RbacPolicy("", action, () if any_source else tuple(positives), tuple(negatives))
+
+
+def _matchers(
+    principals: list[str], namespaces: list[str], accounts: list[str], ns: str,
+    tds: tuple[str, ...],
+) -> list[PrincipalMatch]:  # fmt: skip
+    out: list[PrincipalMatch] = []
+    for v in expand_trust_domains(principals, tds):
+        if v == "*":
+            out.append(PrincipalMatch("authenticated"))
+        elif v.startswith("*"):
+            out.append(PrincipalMatch("suffix", v[1:]))
+        elif v.endswith("*"):
+            out.append(PrincipalMatch("prefix", "spiffe://" + v[:-1]))
+        else:
+            out.append(PrincipalMatch("exact", "spiffe://" + v))
+    for v in namespaces:
+        out.append(PrincipalMatch("regex", f".*/ns/{v.replace('*', '.*')}/.*"))
+    for v in accounts:
+        sa_ns, _, name = v.rpartition("/")
+        out.append(PrincipalMatch("regex", f"spiffe://.+/ns/{sa_ns or ns}/(.+/|)sa/{name}(/.+)?"))
+    return out

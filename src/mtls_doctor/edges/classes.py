@@ -14,8 +14,8 @@ from typing import cast
 
 import msgspec
 
+from mtls_doctor.edges.client_tls import Client
 from mtls_doctor.edges.engine import ClientGroup, EdgeEngine
-from mtls_doctor.edges.evaluate import Client
 from mtls_doctor.edges.records import Edge, Outcome
 from mtls_doctor.edges.registry import MeshService, SvcPort
 

@@ -3,7 +3,7 @@ outside the mesh that call into it (kube-apiserver webhooks, kubelet probes)."""
 
 from __future__ import annotations
 
-from mtls_doctor.edges.evaluate import Client
+from mtls_doctor.edges.client_tls import Client
 from mtls_doctor.edges.server import port_list
 from mtls_doctor.model.mesh import ClusterIndex
 from mtls_doctor.model.workloads import Workload

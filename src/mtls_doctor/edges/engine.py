@@ -17,8 +17,9 @@ from typing import Any
 import msgspec
 
 from mtls_doctor.edges.authz import AuthzSeam, allow_all
+from mtls_doctor.edges.client_tls import Client, _in_ranges
 from mtls_doctor.edges.clients import apiserver, kubelet, workload_client
-from mtls_doctor.edges.evaluate import Client, Evaluator, _in_ranges, direct_service
+from mtls_doctor.edges.evaluate import Evaluator, direct_service
 from mtls_doctor.edges.records import Edge, Outcome
 from mtls_doctor.edges.registry import MeshService, Registry, SvcPort
 from mtls_doctor.edges.server import ServerSides

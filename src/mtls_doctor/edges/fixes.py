@@ -8,7 +8,7 @@ from mtls_doctor.edges.records import EndpointResult
 from mtls_doctor.edges.registry import MeshService, SvcPort
 
 if TYPE_CHECKING:
-    from mtls_doctor.edges.evaluate import Client, Settings
+    from mtls_doctor.edges.client_tls import Client, Settings
 
 
 def _dr_name(settings: Settings | None) -> str:

@@ -12,8 +12,8 @@ from typing import Literal
 
 import msgspec
 
+from mtls_doctor.edges.client_tls import Client, app_wire
 from mtls_doctor.edges.engine import EdgeEngine, Target
-from mtls_doctor.edges.evaluate import Client, app_wire
 from mtls_doctor.edges.registry import Endpoint
 from mtls_doctor.lab.case import (
     AutoMtls,

@@ -388,6 +388,17 @@ def match_rule(rule: Rule, ctx: _Ctx) -> M:
     )
 
 
+def match_for(
+    rule: Rule, request: Request, *, deny: bool, trust_domains: Sequence[str], namespace: str
+) -> M | None:
+    """How one rule of a policy in `namespace` matches `request`; None when Istio generates
+    nothing for it (invalid, or dropped from an ALLOW rule on a TCP chain)."""
+    try:
+        return match_rule(rule, _Ctx(request, deny, tuple(trust_domains), namespace))
+    except _Skip:
+        return None
+
+
 # -- the decision --------------------------------------------------------------------------------
 
 
