@@ -459,6 +459,7 @@ class Evaluator:
                 http=http,
                 presented=worst.presented,
                 policy=worst.policy,
+                caller=client.name,
             )
         fix = suggest(client, svc, port, worst, settings)
         trace.extend(worst.steps)

@@ -72,6 +72,12 @@ def suggest(
         return None
     if ep.verdict == "plaintext":
         text = _why_plaintext(cause, client, svc, port, ep, settings)
+    elif cause == "plaintext-rejected" and client.name == "external/kubelet":
+        text = (
+            f"Let the injector rewrite {_server(ep)}'s probes to the agent's port 15020 (remove "
+            'the annotation sidecar.istio.io/rewriteAppHTTPProbers: "false"), or set '
+            f"portLevelMtls {{{port.target}: PERMISSIVE}} for it"
+        )
     elif cause == "plaintext-rejected":
         text = _why_plaintext(ep.plain_cause, client, svc, port, ep, settings)
         alt = (

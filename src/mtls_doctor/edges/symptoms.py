@@ -8,9 +8,20 @@ from mtls_doctor.edges.records import Symptom
 _RESET = "upstream connect error or disconnect/reset before headers. reset reason: "
 
 
+KUBELET = "external/kubelet"
+
+
 def symptom(cause: str | None, *, client_sidecar: bool, http: bool, presented: str | None = None,
-            policy: str | None = None) -> Symptom | None:  # fmt: skip
+            policy: str | None = None, caller: str | None = None) -> Symptom | None:  # fmt: skip
     """The symptom of a failing or denied edge; None for causes that do not fail."""
+    if caller == KUBELET and cause in ("plaintext-rejected", "client-cert-missing"):
+        return Symptom(
+            None,
+            None,
+            'Readiness probe failed: Get "http://POD_IP:PORT/...": read: connection reset by '
+            "peer (kubectl describe pod; the pod never becomes Ready or keeps restarting)",
+            "server sidecar: NR filter_chain_not_found",
+        )
     if cause == "plaintext-rejected":
         if client_sidecar:
             return Symptom(
