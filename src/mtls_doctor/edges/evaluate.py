@@ -302,7 +302,7 @@ class Evaluator:
             if denial.verdict == "denied":
                 return self._ep(ep, "denied", "authz-denied", steps, policy=denial.policy)
             if denial.verdict == "unknown":
-                return self._ep(ep, "unknown", "missing-input", steps, policy=denial.policy)
+                return self._ep(ep, "unknown", "authz-undecidable", steps, policy=denial.policy)
         got = self._ep(
             ep, verdict, cause, steps, plain_cause=cause if verdict == "plaintext" else None
         )

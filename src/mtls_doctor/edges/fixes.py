@@ -128,6 +128,11 @@ def suggest(
         text = "Renew the expired certificate (restart the proxy, check istiod's CA)"
     elif cause == "authz-denied":
         text = "Allow $CLIENT in the AuthorizationPolicy that denies it"
+    elif cause == "authz-undecidable":
+        text = (
+            "Check the AuthorizationPolicy conditions on source IPs, SNI or custom keys against "
+            "the traffic: they cannot be decided from manifests"
+        )
     elif cause == "missing-input":
         text = "Add the missing objects to the inputs"
     else:

@@ -12,6 +12,7 @@ from typing import Literal
 
 import msgspec
 
+from mtls_doctor.edges.authz_seam import AuthzIndex, lab_rbac
 from mtls_doctor.edges.client_tls import Client, app_wire
 from mtls_doctor.edges.engine import EdgeEngine, Target
 from mtls_doctor.edges.registry import Endpoint
@@ -59,6 +60,7 @@ def lab_cases(
     if captured and visible and target.endpoint is None:
         settings, _ = ev.settings(client, svc, port)
     base = app_wire(client, port)
+    authz = AuthzIndex(engine.mesh)
     cases: dict[bytes, LabCase] = {}
     skipped: list[Unreplayable] = []
     results = {(r.address, r.workload): r for r in edge.outcome.endpoints}
@@ -103,6 +105,11 @@ def lab_cases(
                 continue
         facts = engine.servers.facts(ep.server_cluster, ep.server, ep.target_port)
         kind = facts.port_kind if facts.port_kind != "passthrough" else "auto"
+        chain: Literal["http", "tcp"] = "tcp" if base == "plaintext-tcp" or kind == "tcp" else "http"
+        rbac = lab_rbac(authz, facts, ep.target_port, chain)
+        if isinstance(rbac, str):
+            skipped.append(Unreplayable(label, rbac))
+            continue
         case = LabCase(
             client=ClientSide(
                 sidecar=captured,
@@ -119,6 +126,7 @@ def lab_cases(
                 trust_domains=facts.trust_domains,
                 inbound_excluded=facts.inbound_excluded,
                 app_tls=facts.app_tls,
+                rbac=rbac,
             ),
             predicted=Prediction(result.verdict, result.cause, None),  # type: ignore[arg-type]
             name=f"{client.name} -> {svc.display}:{port.number} @ {label}",
