@@ -105,7 +105,9 @@ def lab_cases(
                 continue
         facts = engine.servers.facts(ep.server_cluster, ep.server, ep.target_port)
         kind = facts.port_kind if facts.port_kind != "passthrough" else "auto"
-        chain: Literal["http", "tcp"] = "tcp" if base == "plaintext-tcp" or kind == "tcp" else "http"
+        chain: Literal["http", "tcp"] = (
+            "tcp" if base == "plaintext-tcp" or kind == "tcp" else "http"
+        )
         rbac = lab_rbac(authz, facts, ep.target_port, chain)
         if isinstance(rbac, str):
             skipped.append(Unreplayable(label, rbac))

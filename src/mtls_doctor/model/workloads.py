@@ -8,7 +8,6 @@ when present, else the template stands for the pods the controller would create.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from typing import Any
 
 import msgspec
