@@ -194,3 +194,25 @@ def test_mapping_is_published() -> None:
         assert upstream in page
         for code in ours:
             assert code in page
+
+
+def _needs_mtls_rows() -> list[tuple[str, bool]]:
+    rows = json.loads((HERE / "kiali-validations" / "expected_validations.json").read_text())
+    out = []
+    for row in rows:
+        if row["checker"].startswith("authorization.needsMtls("):
+            name = row["checker"].split("(", 1)[1].split(" ", 1)[0]
+            out.append((name, row["expected"].startswith("needs mTLS")))
+    return out
+
+
+@pytest.mark.parametrize(("policy", "needs"), _needs_mtls_rows())
+def test_which_policy_fields_need_mtls(policy: str, needs: bool) -> None:
+    """Kiali's `needsMtls` cases: the fields AZ101 treats as needing a peer identity."""
+    from mtls_doctor.checks.authz import identity_fields
+    from mtls_doctor.model.load import load_mesh
+
+    path = HERE / "kiali-validations" / "authorization" / "authz_policy_requires_mtls.yaml"
+    mesh = load_mesh([str(path)]).mesh
+    (p,) = [p for p in mesh.clusters["default"].authorization_policies if p.name == policy]
+    assert bool(identity_fields(p)) is needs, identity_fields(p)

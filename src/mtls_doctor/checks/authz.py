@@ -20,7 +20,7 @@ from mtls_doctor.checks.codes_authz import (
     AZ_UNKNOWN_PROVIDER,
 )
 from mtls_doctor.checks.context import CheckContext
-from mtls_doctor.checks.destinationrule import _ns_rules, _top_mode
+from mtls_doctor.checks.destinationrule import namespace_rules, top_mode
 from mtls_doctor.checks.finding import Finding, Subject
 from mtls_doctor.edges.records import EndpointResult
 from mtls_doctor.model.istio import AuthorizationPolicy
@@ -31,7 +31,8 @@ from mtls_doctor.semantics.trace import selects
 
 AP = Loaded[AuthorizationPolicy]
 ALWAYS_THERE = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
-_IDENTITY_WHEN = ("source.principal", "source.namespace", "source.serviceAccount")
+# `when` keys read from the peer certificate or the TLS handshake: never match plaintext
+_IDENTITY_WHEN = ("source.principal", "source.namespace", "source.serviceAccount", "connection.sni")
 
 
 def _subject(p: AP) -> Subject:
@@ -96,11 +97,20 @@ def identity_on_plaintext(ctx: CheckContext) -> Iterator[Finding]:
         ]  # fmt: skip
         if not policies:
             continue
+        root = c.config.root_namespace
+        by_ns: dict[str, list[AP]] = defaultdict(list)
+        for p in policies:
+            by_ns[p.namespace].append(p)
         by_workload: dict[str, list[AP]] = {}
+        selected: set[int] = set()
         for w in c.workloads:
-            hit = [p for p in policies if applies_to(c, p, w)]
+            candidates = by_ns.get(w.namespace, []) + (
+                by_ns.get(root, []) if w.namespace != root else []
+            )
+            hit = [p for p in candidates if applies_to(c, p, w)]
             if hit:
                 by_workload[w.key] = hit
+                selected.update(id(p) for p in hit)
         reached: dict[int, dict[str, None]] = defaultdict(dict)
         details: dict[int, dict[str, None]] = defaultdict(dict)
         for r in ctx.results:
@@ -117,7 +127,6 @@ def identity_on_plaintext(ctx: CheckContext) -> Iterator[Finding]:
                             why = "plaintext, so the policy denies it"
                         details[id(p)][f"{cls.names(1)[0][0]} → {r.to}: {why}"] = None
         for p in policies:
-            selected = [w for w in c.workloads if applies_to(c, p, w)]
             if id(p) in reached:
                 names = list(reached[id(p)])
                 yield AZ_IDENTITY_ON_PLAINTEXT.finding(
@@ -129,7 +138,7 @@ def identity_on_plaintext(ctx: CheckContext) -> Iterator[Finding]:
                     reached=f"{', '.join(names[:3])} {'is' if len(names) == 1 else 'are'}",
                     detail="; ".join(list(details[id(p)])[:2]),
                 )
-            elif not selected:
+            elif id(p) not in selected:
                 why = _namespace_plaintext(c, p)
                 if why is not None:
                     yield AZ_IDENTITY_ON_PLAINTEXT.finding(
@@ -148,14 +157,14 @@ def _namespace_plaintext(c: ClusterIndex, p: AP) -> str | None:
     pa = c.pa.mode_for(p.namespace, _selector(p), None)
     if pa.mode == "DISABLE":
         return pa.why
-    own, mesh = _ns_rules(c, p.namespace)
+    own, mesh = namespace_rules(c, p.namespace)
     # a rule for one host applies to the workloads behind that service; without workloads in
     # the inputs, the selector's app label stands for the service name (as Kiali does)
     app = _selector(p).get("app")
     named = [r for r in own if app and c.dr.hosts[id(r)].split(".", 1)[0] == app]
     wild = [r for r in own if c.dr.hosts[id(r)].startswith("*")]
     rules = named or wild or mesh if app else own or mesh
-    modes = {_top_mode(r): r for r in rules}
+    modes = {top_mode(r): r for r in rules}
     if "DISABLE" in modes:
         r = modes["DISABLE"]
         return f"DestinationRule {r.namespace}/{r.name} sets tls mode DISABLE"

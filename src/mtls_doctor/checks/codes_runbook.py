@@ -153,8 +153,8 @@ IN_NO_SIDECAR = Code(
     "IN101",
     "workload-without-sidecar-into-strict",
     "error",
-    "{workload} has no sidecar ({why}) and calls STRICT destinations {targets}: the server "
-    "sidecars reset its plaintext connections",
+    "{workload} has no sidecar ({why}) and calls STRICT destinations {targets}: their sidecars "
+    "reject connections without an Istio client certificate",
     'Inject a sidecar into the workload (remove sidecar.istio.io/inject: "false" and restart), '
     "or make the called ports PERMISSIVE.",
 )
@@ -163,7 +163,7 @@ IN_NAMESPACE_NOT_INJECTED = Code(
     "namespace-without-injection-into-strict",
     "error",
     "namespace {namespace} is not injected ({why}); its workloads {workloads} call STRICT "
-    "destinations {targets} in plaintext and are reset",
+    "destinations {targets} without an Istio client certificate and are rejected",
     "Label the namespace istio-injection=enabled (or istio.io/rev) and restart its workloads.",
 )
 IN_HOST_NETWORK = Code(
@@ -171,7 +171,7 @@ IN_HOST_NETWORK = Code(
     "host-network-into-strict",
     "error",
     "{workload} runs with hostNetwork and can never have a sidecar; its calls to STRICT "
-    "destinations {targets} are reset",
+    "destinations {targets} are rejected",
     "Set the called ports PERMISSIVE with a workload PeerAuthentication (portLevelMtls).",
 )
 IN_WEBHOOK = Code(

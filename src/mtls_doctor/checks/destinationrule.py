@@ -23,6 +23,7 @@ from mtls_doctor.edges.server import ServerSides
 from mtls_doctor.model.istio import ClientTLS, DestinationRule
 from mtls_doctor.model.mesh import ClusterIndex
 from mtls_doctor.model.objects import Loaded
+from mtls_doctor.model.workloads import Workload
 from mtls_doctor.semantics.destinationrule import DRChoice, cluster_tls, host_matches
 
 DRObj = Loaded[DestinationRule]
@@ -179,6 +180,7 @@ def _rule_of(c: ClusterIndex, o: Outcome) -> DRObj | None:
 class _Hits:
     def __init__(self) -> None:
         self.hosts: dict[str, None] = {}
+        self.whys: dict[str, None] = {}
         self.clients: dict[str, None] = {}
         self.causes: dict[str, None] = {}
         self.mode = ""
@@ -192,6 +194,7 @@ def tls_against_server(ctx: CheckContext) -> Iterator[Finding]:
     mutual: dict[tuple[str, int], tuple[DRObj, _Hits]] = {}
     matched: set[int] = set()
     servers = ServerSides(ctx.mesh)
+    workloads = {(c.name, w.key): w for c in ctx.mesh.clusters.values() for w in c.workloads}
     for res in ctx.results:
         c = ctx.mesh.clusters[res.cluster]
         for cls in res.classes:
@@ -218,7 +221,7 @@ def tls_against_server(ctx: CheckContext) -> Iterator[Finding]:
                 if ep.cause != "tls-to-plaintext-server":
                     for n in cls.names(3)[0]:
                         hits.clients[n] = None
-        _static_mutual(ctx, res, servers, mutual, matched)
+        _static_mutual(ctx, res, servers, mutual, matched, workloads)
     for (cluster, _), (r, h) in sorted(strict.items(), key=lambda kv: _name(kv[1][0])):
         yield DR_AGAINST_STRICT.finding(
             _subject(r),
@@ -238,7 +241,8 @@ def tls_against_server(ctx: CheckContext) -> Iterator[Finding]:
             name=_name(r),
             hosts=", ".join(list(h.hosts)[:3]),
             servers=", ".join(list(h.clients)[:3]) or "the servers",
-            why="no sidecar, an excluded port or PeerAuthentication DISABLE",
+            why="; ".join(list(h.whys)[:2])
+            or "no sidecar, an excluded port or PeerAuthentication DISABLE",
         )
     yield from _namespace_level(ctx, matched)
 
@@ -249,6 +253,7 @@ def _static_mutual(
     servers: ServerSides,
     mutual: dict[tuple[str, int], tuple[DRObj, _Hits]],
     matched: set[int],
+    workloads: dict[tuple[str, str], Workload],
 ) -> None:
     """The rule a client without rules of its own uses for this service port, when it says
     ISTIO_MUTUAL and a workload behind the port cannot terminate Istio mTLS (edges only show
@@ -272,9 +277,7 @@ def _static_mutual(
             if not ep.workload or ep.workload in seen or ep.cluster is None:
                 continue
             seen.add(ep.workload)
-            idx = ctx.mesh.clusters[ep.cluster]
-            ns, _, name = ep.workload.partition("/")
-            w = next((x for x in idx.workloads_by_ns.get(ns, ()) if x.name == name), None)
+            w = workloads.get((ep.cluster, ep.workload))
             if w is None:
                 continue
             target = w.container_port(res.port.target)
@@ -284,9 +287,15 @@ def _static_mutual(
             _, hits = mutual.setdefault((res.cluster, id(r)), (r, _Hits()))
             hits.hosts[res.to] = None
             hits.clients[ep.workload] = None
+            if not f.sidecar:
+                hits.whys[f.injection.why] = None
+            elif f.inbound_excluded:
+                hits.whys[f.excluded_why] = None
+            else:
+                hits.whys[f.pa.why] = None
 
 
-def _ns_rules(c: ClusterIndex, ns: str) -> tuple[list[DRObj], list[DRObj]]:
+def namespace_rules(c: ClusterIndex, ns: str) -> tuple[list[DRObj], list[DRObj]]:
     """(rules about namespace `ns`'s hosts, mesh-wide rules), without selector rules."""
     own: list[DRObj] = []
     mesh: list[DRObj] = []
@@ -301,7 +310,7 @@ def _ns_rules(c: ClusterIndex, ns: str) -> tuple[list[DRObj], list[DRObj]]:
     return own, mesh
 
 
-def _top_mode(r: DRObj) -> str | None:
+def top_mode(r: DRObj) -> str | None:
     tp = r.obj.spec.traffic_policy
     return tp.tls.mode.upper() if tp is not None and tp.tls is not None else None
 
@@ -313,7 +322,7 @@ def _namespace_level(ctx: CheckContext, matched: set[int]) -> Iterator[Finding]:
         for r in c.dr.all:
             if id(r) in matched or r.obj.spec.workload_selector is not None:
                 continue
-            mode = _top_mode(r)
+            mode = top_mode(r)
             where = host_namespace(c.dr.hosts[id(r)])
             if mode not in ("DISABLE", "SIMPLE", "MUTUAL") or where is None:
                 continue
@@ -324,6 +333,8 @@ def _namespace_level(ctx: CheckContext, matched: set[int]) -> Iterator[Finding]:
                 _subject(r),
                 origin=r.origin,
                 cluster=c.name,
+                # with workloads in the inputs, a rule no known service matches may be stale
+                level="warning" if c.workloads else None,
                 name=_name(r),
                 mode=mode,
                 hosts=c.dr.hosts[id(r)],
@@ -335,9 +346,9 @@ def _namespace_level(ctx: CheckContext, matched: set[int]) -> Iterator[Finding]:
             spec_mode = p.obj.spec.mtls.mode if p.obj.spec.mtls else None
             if spec_mode != "DISABLE":
                 continue
-            own, mesh = _ns_rules(c, "*" if ns == root else ns)
+            own, mesh = namespace_rules(c, "*" if ns == root else ns)
             rules = own if ns == root else own or mesh
-            hit = next((r for r in rules if _top_mode(r) == "ISTIO_MUTUAL"), None)
+            hit = next((r for r in rules if top_mode(r) == "ISTIO_MUTUAL"), None)
             if hit is None:
                 continue
             yield PA_DISABLE_VS_MUTUAL.finding(

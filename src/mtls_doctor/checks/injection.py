@@ -18,6 +18,7 @@ from mtls_doctor.checks.codes_runbook import (
 )
 from mtls_doctor.checks.context import CheckContext
 from mtls_doctor.checks.finding import Finding, Subject
+from mtls_doctor.edges.classes import Member
 from mtls_doctor.edges.engine import _unrewritten_probes
 from mtls_doctor.edges.server import ServerSides
 from mtls_doctor.model.mesh import ClusterIndex
@@ -40,6 +41,35 @@ def _list(items: list[str], limit: int = 3) -> str:
     return head if len(items) <= limit else f"{head} and {len(items) - limit} more"
 
 
+class _Targets:
+    """The first few destinations of a set, and how many there are (approximately, when
+    merged: a destination seen by two groups counts twice)."""
+
+    LIMIT = 3
+
+    def __init__(self) -> None:
+        self.first: dict[str, None] = {}
+        self.count = 0
+
+    def add(self, to: str) -> None:
+        if to in self.first:
+            return
+        self.count += 1
+        if len(self.first) < self.LIMIT:
+            self.first[to] = None
+
+    def merge(self, other: _Targets) -> None:
+        for to in other.first:
+            if to not in self.first and len(self.first) < self.LIMIT:
+                self.first[to] = None
+        self.count += other.count
+
+    def text(self) -> str:
+        head = ", ".join(self.first)
+        more = self.count - len(self.first)
+        return head if more <= 0 else f"{head} and others"
+
+
 def _namespace_injects(c: ClusterIndex, ns: str) -> tuple[bool, str]:
     n = c.namespaces.get(ns)
     labels = n.meta.labels if n is not None else {}
@@ -57,24 +87,34 @@ def _namespace_injects(c: ClusterIndex, ns: str) -> tuple[bool, str]:
 
 def non_mesh_callers(ctx: CheckContext) -> Iterator[Finding]:
     """IN101-IN103: clients without a sidecar whose plaintext a STRICT server resets."""
-    targets: dict[tuple[str, str], dict[str, None]] = defaultdict(dict)  # (cluster, ns) -> to
+    # (cluster, ns) -> (the first destinations, how many): a class stands for whole groups of
+    # namespaces, so the destinations are kept per group and spread over its namespaces once
+    targets: dict[tuple[str, str], _Targets] = defaultdict(_Targets)
+    by_member: dict[tuple[str, int, frozenset[str]], tuple[Member, _Targets]] = {}
     for r in ctx.results:
         for cls in r.classes:
             if cls.any_sidecar:
                 continue
+            # every client of the class lacks a sidecar: a STRICT server rejects what it sends,
+            # plaintext or its own TLS without an Istio client certificate
             if not any(
-                e.cause == "plaintext-rejected" and e.plain_cause == "no-client-sidecar"
+                e.cause in ("plaintext-rejected", "client-cert-missing")
                 for e in cls.outcome.endpoints
             ):
                 continue
-            spaces = {c.namespace for c in cls.explicit if c.namespace is not None}
+            for client in cls.explicit:
+                if client.namespace is not None:
+                    targets[(r.cluster, client.namespace)].add(r.to)
             for m in cls.members:
-                spaces.update(ns for ns in m.groups.sizes if ns not in m.excluded)
-            for ns in spaces:
-                targets[(r.cluster, ns)][r.to] = None
-    for (cluster, ns), tos in sorted(targets.items()):
+                key = (r.cluster, id(m.groups), m.excluded)
+                by_member.setdefault(key, (m, _Targets()))[1].add(r.to)
+    for (cluster, _, _), (m, tos) in by_member.items():
+        for ns in m.groups.sizes:
+            if ns not in m.excluded:
+                targets[(cluster, ns)].merge(tos)
+    for (cluster, ns), found in sorted(targets.items()):
         c = ctx.mesh.clusters[cluster]
-        shown = _list(list(tos))
+        shown = found.text()
         injects, why = _namespace_injects(c, ns)
         plain: list[Workload] = []
         for w in c.workloads_by_ns.get(ns, ()):

@@ -228,10 +228,21 @@ def _account_patch(ctx: CheckContext, c: ClusterIndex, se: SE, we: WE) -> str | 
 # --- SE103-SE105 ----------------------------------------------------------------------------
 
 
+def _sans_by_entry(c: ClusterIndex) -> dict[int, set[str]]:
+    """id(WorkloadEntry) -> the subjectAltNames of the ServiceEntries that select it."""
+    out: dict[int, set[str]] = {}
+    for se in c.service_entries:
+        if se.obj.spec.subject_alt_names:
+            for we in _entries_of(c, se):
+                out.setdefault(id(we), set()).update(se.obj.spec.subject_alt_names)
+    return out
+
+
 def workloadentry_account(ctx: CheckContext) -> Iterator[Finding]:
     """SE103: the WorkloadEntry's serviceAccount, read in its namespace, is not the identity of
     the meshed workload at its address."""
     for c in ctx.mesh.clusters.values():
+        accepted_by = _sans_by_entry(c) if c.workload_entries else {}
         for we in c.workload_entries:
             account = we.obj.spec.service_account
             found = _meshed_at(ctx.mesh, we.obj.spec.address)
@@ -240,11 +251,7 @@ def workloadentry_account(ctx: CheckContext) -> Iterator[Finding]:
             wc, w = found
             declared = spiffe_id(c.config.trust_domain, we.namespace, account)
             actual = _identity(wc, w)
-            accepted = any(
-                actual in se.obj.spec.subject_alt_names
-                for se in c.service_entries
-                if any(x is we for x in _entries_of(c, se))
-            )
+            accepted = actual in accepted_by.get(id(we), ())
             if declared == actual or accepted:
                 continue
             yield WE_IDENTITY_DIFFERS.finding(

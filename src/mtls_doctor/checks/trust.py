@@ -35,7 +35,9 @@ def foreign_trust_domains(ctx: CheckContext) -> Iterator[Finding]:
                 ]
                 for v in values:
                     td = principal_domain(v)
-                    if td is None or td in known or v in seen:
+                    # istiod rewrites principals of the literal cluster.local to every trust
+                    # domain of the mesh (ReplaceTrustDomainAliases), like aliases
+                    if td is None or td in known or td == "cluster.local" or v in seen:
                         continue
                     seen.add(v)
                     yield TR_FOREIGN_DOMAIN.finding(
