@@ -181,7 +181,7 @@ TRIGGERS.update(
         "DR105": _mesh("mesh/checks-dr.yaml", "DestinationRule/shop/skip-verify", 172),
         "DR106": _mesh("mesh/checks-dr.yaml", "DestinationRule/shop/cred-sidecar", 185),
         "IN101": _mesh("mesh/checks-in.yaml", "Deployment/shop/batch", 85),
-        "IN102": _mesh("mesh/checks-in.yaml", "Namespace//legacy", 10),
+        "IN102": _mesh("mesh/checks-in.yaml", "Namespace/legacy", 10),
         "IN103": _mesh("mesh/checks-in.yaml", "DaemonSet/shop/node-agent", 118),
         "IN104": _mesh("mesh/checks-in.yaml", "Deployment/hooks/validator", 182),
         "IN105": _mesh("mesh/checks-in.yaml", "Deployment/shop/probed", 135),

@@ -76,7 +76,7 @@ LAB_POD = "Pod/labns/lab-0"
 
 
 def _log(fixture: str, subject: str | None = None, line: int | None = None) -> Trigger:
-    return Trigger(fixture, subject or f"LogFile//{fixture}", proxy_logs, line)
+    return Trigger(fixture, subject or f"LogFile/{fixture}", proxy_logs, line)
 
 
 ENVOY_TRIGGERS: dict[str, tuple[Trigger, ...]] = {
@@ -123,7 +123,7 @@ ENVOY_TRIGGERS: dict[str, tuple[Trigger, ...]] = {
     "EV109": (
         Trigger(
             "configdump/istio-head/authz_listeners_configdump.json",
-            "ConfigDump//configdump/istio-head/authz_listeners_configdump.json",
+            "ConfigDump/configdump/istio-head/authz_listeners_configdump.json",
             envoy_dump,
         ),
     ),

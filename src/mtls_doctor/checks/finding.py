@@ -19,6 +19,9 @@ class Subject(msgspec.Struct, frozen=True):
     name: str
 
     def __str__(self) -> str:
+        """`Kind/namespace/name`, or `Kind/name` for cluster-scoped objects."""
+        if not self.namespace:
+            return f"{self.kind}/{self.name}"
         return f"{self.kind}/{self.namespace}/{self.name}"
 
 

@@ -118,7 +118,8 @@ class Evaluator:
                 )
             return self._ep(ep, verdict, cause, steps)
         facts = self.servers.facts(ep.server_cluster, ep.server, ep.target_port)
-        return self._at_server(client, facts, ep, wire, plain_cause, s, steps)
+        inner_tls = client.sends_tls or port.protocol.app_tls
+        return self._at_server(client, facts, ep, wire, plain_cause, s, steps, inner_tls)
 
     @staticmethod
     def _ep(
@@ -155,7 +156,10 @@ class Evaluator:
         plain_cause: str | None,
         s: Settings | None,
         steps: list[Step],
+        inner_tls: bool = False,
     ) -> EndpointResult:
+        """What the server side does with `wire`; `inner_tls`: the client app itself speaks
+        TLS inside whatever the sidecars add."""
         w = f.workload
         if not f.captured:
             why = f.injection.why if not f.sidecar else f.excluded_why
@@ -175,6 +179,8 @@ class Evaluator:
                 if f.app_tls:
                     return self._ep(ep, "tls", plain_cause or "no-server-sidecar", steps)
                 return self._ep(ep, "fail", "tls-to-plaintext-server", steps)
+            if f.app_tls:
+                return self._tls_app_gets_plaintext(ep, steps)
             return self._ep(ep, "plaintext", plain_cause or "no-server-sidecar", steps)
         steps.append(
             Step(
@@ -245,6 +251,8 @@ class Evaluator:
             return self._ep(ep, "fail", "tls-to-plaintext-server", steps)
         if result == "plain":
             steps.append(Step("server sidecar", f"{f.pa.mode} accepts plaintext on this port", ()))
+            if f.app_tls:
+                return self._tls_app_gets_plaintext(ep, steps)
             return self._authorize(client, f, ep, "plaintext", plain_cause, steps, None)
         # Istio mTLS terminated: certificates, then peer identity checks
         if self.trust is not None:
@@ -284,7 +292,21 @@ class Evaluator:
             else "no SAN list: any mesh identity is accepted"
         )
         steps.append(Step("peer identity", f"{check}; the server accepts $CLIENT_ID", ()))
+        if f.app_tls and not inner_tls:
+            return self._tls_app_gets_plaintext(ep, steps)
         return self._authorize(client, f, ep, "mtls", None, steps, client.identity)
+
+    def _tls_app_gets_plaintext(self, ep: Endpoint, steps: list[Step]) -> EndpointResult:
+        steps.append(
+            Step(
+                "server app",
+                f"port {ep.target_port} of {ep.workload_key} serves TLS (its container port is "
+                "named https/tls) but the request reaches it in plaintext: the port is declared "
+                "as plaintext to the mesh",
+                (),
+            )
+        )
+        return self._ep(ep, "fail", "plaintext-to-tls-app", steps)
 
     def _authorize(
         self,

@@ -114,6 +114,11 @@ def suggest(
                 f"Set portLevelMtls {{{port.target}: PERMISSIVE}} on a PeerAuthentication "
                 f"selecting {_server(ep)}, or exclude the port from inbound capture"
             )
+    elif cause == "plaintext-to-tls-app":
+        text = (
+            f"Declare port {port.number} of {svc.display} as https-* or tls-* (the app serves TLS) "
+            "and let the client app speak TLS, or serve plaintext behind the sidecar"
+        )
     elif cause == "app-tls-on-http-port":
         text = f"Name port {port.number} of {svc.display} https-* or tls-* (or leave it unnamed) so the sidecars pass the app's TLS through"  # noqa: E501
     elif cause == "blackholed":

@@ -162,6 +162,9 @@ def findings_list(findings: Sequence[Finding]) -> RenderableType:
             head.append(f"  ({f.cluster})", style="dim")
         body = Text(f"{f.message}\n")
         body.append(f"fix: {f.fix}", style="green")
+        if f.patch:
+            body.append("\npatch (checked: the edge becomes mTLS):\n", style="dim")
+            body.append(f.patch.rstrip(), style="cyan")
         parts += [head, Padding(body, (0, 0, 0, 4))]
     return Group(*parts)
 
