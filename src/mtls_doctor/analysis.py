@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import msgspec
@@ -16,6 +16,7 @@ from mtls_doctor.edges.authz_seam import make_authz
 from mtls_doctor.edges.classes import DestinationResult, classify
 from mtls_doctor.edges.engine import EdgeEngine, RelevanceHook
 from mtls_doctor.edges.records import Edge
+from mtls_doctor.certs import TrustView
 from mtls_doctor.edges.trust import TrustCheck
 from mtls_doctor.envoy.logfindings import log_findings
 from mtls_doctor.envoy.logs import LogEvent
@@ -157,7 +158,35 @@ def certificates(load: LoadResult, now: datetime) -> tuple[TrustCheck | None, li
     if not inventory.bundles:
         return None, []
     report = check_certificates(inventory, CheckPolicy.at(now))
-    return TrustCheck(trust_view(inventory), now), list(report.findings)
+    view = trust_view(inventory)
+    return TrustCheck(view, now), [*report.findings, *identity_mismatches(load, view)]
+
+
+def identity_mismatches(load: LoadResult, view: TrustView) -> Iterator[Finding]:
+    """CE404: a pod's certificate (from its proxy's secret dump) names another SPIFFE ID than
+    the one its namespace and service account in the manifests imply."""
+    from mtls_doctor.certs.codes import SPIFFE_MISMATCH
+    from mtls_doctor.checks.finding import Subject
+    from mtls_doctor.semantics.identity import spiffe_id
+
+    for wt in view.workloads:
+        c = load.mesh.clusters.get(wt.cluster)
+        if c is None or wt.namespace is None or wt.pod is None or wt.spiffe_id is None:
+            continue
+        for w in c.workloads_by_ns.get(wt.namespace, ()):
+            if not any(p.name == wt.pod for p in w.pods):
+                continue
+            expected = spiffe_id(c.config.trust_domain, w.namespace, w.service_account)
+            if wt.spiffe_id != expected:
+                yield SPIFFE_MISMATCH.finding(
+                    Subject("Pod", wt.namespace, wt.pod),
+                    origin=w.origin,
+                    cluster=wt.cluster,
+                    who=f"pod {wt.namespace}/{wt.pod} ({wt.source})",
+                    spiffe_id=wt.spiffe_id,
+                    basis=f"its service account {w.service_account} in the manifests",
+                    expected=expected,
+                )
 
 
 def _pseudo_findings(edges: list[Edge]) -> list[Finding]:

@@ -79,3 +79,16 @@ def test_expired_server_certificate_from_a_secret_dump(tmp_path: Path) -> None:
 def test_no_certificates_means_one_root(stage_args: list[str]) -> None:
     got = _global_echo(stage_args)
     assert got == {"10.4.2.45": ("mtls", None), "10.6.1.212": ("mtls", None)}
+
+
+def test_pod_certificate_with_another_identity_is_a_finding(tmp_path: Path) -> None:
+    root = pki.root()
+    _cacerts(tmp_path / "c2" / "cacerts.yaml", root)
+    leaf = pki.workload(root, "spiffe://cluster.local/ns/echo/sa/not-default")
+    dump = pki.sds_dump([leaf], [root], pod="echo-5f7d9c8b4-q8w2m", namespace="echo")
+    (tmp_path / "c2" / "echo-secrets.json").write_text(json.dumps(dump))
+    a = analyze(load_mesh([*STAGE4, f"cluster2={tmp_path / 'c2'}"]), now=pki.NOW)
+    hits = [f for f in a.findings if f.code == "CE404" and f.subject.name == "echo-5f7d9c8b4-q8w2m"]
+    assert len(hits) == 1
+    assert "spiffe://cluster.local/ns/echo/sa/default" in hits[0].message
+    assert "not-default" in hits[0].message
