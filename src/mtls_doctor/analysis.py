@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import msgspec
 
+from mtls_doctor.certs import TrustView
 from mtls_doctor.checks.context import CheckContext
 from mtls_doctor.checks.finding import Finding
 from mtls_doctor.checks.registry import run_checks
@@ -16,7 +17,6 @@ from mtls_doctor.edges.authz_seam import make_authz
 from mtls_doctor.edges.classes import DestinationResult, classify
 from mtls_doctor.edges.engine import EdgeEngine, RelevanceHook
 from mtls_doctor.edges.records import Edge
-from mtls_doctor.certs import TrustView
 from mtls_doctor.edges.trust import TrustCheck
 from mtls_doctor.envoy.logfindings import log_findings
 from mtls_doctor.envoy.logs import LogEvent
