@@ -82,7 +82,7 @@ def _rebuild(mesh: Mesh, cluster: str, patched: list[Loaded[Any]]) -> Mesh:
 def _fixed(mesh: Mesh, res: DestinationResult, clients: list[str], entry: str | None) -> bool:
     """Whether every named client's edge to the destination is mTLS in `mesh` (only the
     endpoint listed by `entry` when given)."""
-    engine = EdgeEngine(mesh)
+    engine = EdgeEngine.with_policies(mesh)
     svc = engine.find_service(res.cluster, res.service.hostname)
     port = svc.port(res.port.number) if svc is not None else None
     if svc is None or port is None:

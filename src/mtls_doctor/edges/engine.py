@@ -68,6 +68,14 @@ class EdgeEngine:
         self._supers: dict[tuple[str, str, bool], object] = {}
         self.evaluations = 0
 
+    @classmethod
+    def with_policies(cls, mesh: Mesh, trust: TrustCheck | None = None) -> EdgeEngine:
+        """The engine as `analyze` builds it: AuthorizationPolicies evaluated on every edge."""
+        from mtls_doctor.edges.authz_seam import make_authz
+
+        seam, relevance = make_authz(mesh)
+        return cls(mesh, seam, relevance, trust=trust)
+
     # -- inventory ---------------------------------------------------------------------------
 
     def clients(self, cluster: str) -> tuple[Client, ...]:

@@ -191,7 +191,12 @@ class Evaluator:
         )
         result = inbound(f.pa.mode, f.port_kind, wire)
         if result == "no-filter-chain":
-            cause = "plaintext-rejected" if wire.startswith("plaintext") else "app-tls-on-http-port"
+            if wire.startswith("plaintext"):
+                cause = "plaintext-rejected"
+            elif s is not None and s.mode in ("simple", "mutual"):
+                cause = "dr-tls-on-http-port"  # the sidecar's own TLS, not the app's
+            else:
+                cause = "app-tls-on-http-port"
             steps.append(
                 Step(
                     "server sidecar",
@@ -233,7 +238,8 @@ class Evaluator:
             )
             return self._ep(ep, "fail", cause, steps)
         if result == "protocol-error":
-            cause = "tls-to-plaintext-server" if wire == "istio-mtls" else "app-tls-on-http-port"
+            sidecar_tls = wire == "istio-mtls" or (s is not None and s.mode in ("simple", "mutual"))
+            cause = "tls-to-plaintext-server" if sidecar_tls else "app-tls-on-http-port"
             steps.append(
                 Step(
                     "server sidecar",

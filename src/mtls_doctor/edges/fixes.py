@@ -119,6 +119,11 @@ def suggest(
             f"Declare port {port.number} of {svc.display} as https-* or tls-* (the app serves TLS) "
             "and let the client app speak TLS, or serve plaintext behind the sidecar"
         )
+    elif cause == "dr-tls-on-http-port":
+        text = (
+            f"Remove the SIMPLE/MUTUAL tls block from {_dr_name(settings)} (auto mTLS then "
+            f"applies), or declare port {port.number} https-*/tls-* if the app serves TLS"
+        )
     elif cause == "app-tls-on-http-port":
         text = f"Name port {port.number} of {svc.display} https-* or tls-* (or leave it unnamed) so the sidecars pass the app's TLS through"  # noqa: E501
     elif cause == "blackholed":

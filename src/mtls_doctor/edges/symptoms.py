@@ -99,6 +99,14 @@ def symptom(cause: str | None, *, client_sidecar: bool, http: bool, presented: s
             else "TLS handshake failure: wrong version number",
             "server: 400 DPE http1.codec_error (TLS bytes reached a plaintext HTTP server)",
         )  # fmt: skip
+    if cause == "dr-tls-on-http-port":
+        return Symptom(
+            503 if http else None,
+            "UF",
+            _RESET + "remote connection failure, transport failure reason: TLS_error: "
+            "Connection reset by peer (with Istio's retry policy the flags read URX,UF)",
+            "server sidecar: NR filter_chain_not_found",
+        )
     if cause == "app-tls-on-http-port":
         return Symptom(
             None,

@@ -160,6 +160,11 @@ def _failure_cause(run: LabRun, obs: Observation) -> tuple[str | None, str]:
             return "plaintext-rejected", "server sidecar found no filter chain for plaintext"
         if app_tls:
             return "app-tls-on-http-port", "server sidecar found no filter chain for the app's TLS"
+        if isinstance(run.case.client.cluster_tls, SimpleTls):
+            return (
+                "dr-tls-on-http-port",
+                "server sidecar found no filter chain for the client sidecar's SIMPLE TLS",
+            )
         return None, "server sidecar found no filter chain for TLS without an Istio ALPN"
     if protocol_error and not app_tls and "tls-on-plaintext-app" not in events:
         return None, "bytes that are not HTTP met the server's HTTP parser"
