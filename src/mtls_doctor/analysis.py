@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -74,10 +75,16 @@ def analyze(
     t0 = time.perf_counter()
     dests = [(c, s, p) for c in load.mesh.clusters for s, p in engine.destinations(c)]
     results: list[DestinationResult] = []
-    for i, (cluster, svc, port) in enumerate(dests):
-        results.append(classify(engine, cluster, svc, port))
-        if progress is not None and (i % 256 == 0 or i + 1 == len(dests)):
-            progress(i + 1, len(dests))
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # outcomes and classes form no cycles; collections only slow this loop down
+    try:
+        for i, (cluster, svc, port) in enumerate(dests):
+            results.append(classify(engine, cluster, svc, port))
+            if progress is not None and (i % 256 == 0 or i + 1 == len(dests)):
+                progress(i + 1, len(dests))
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     pseudo = [e for c in load.mesh.clusters for e in engine.pseudo_edges(c)]
     t1 = time.perf_counter()
     findings = run_checks(CheckContext(load.mesh, tuple(results)))

@@ -69,9 +69,24 @@ def load_mesh(
             for obj in _read_one(f, problems, unknown, side_files, raw_of.get(id(f))):
                 ns = "" if obj.kind in CLUSTER_SCOPED else obj.namespace or "default"
                 store[(obj.cluster, obj.kind, ns, obj.name)] = obj
+        indexes = _index(clusters, store, unknown, problems, mesh_config_file)
     finally:
+        # What was read lives as long as the run: move it out of the collector's way.
+        gc.freeze()
         if gc_was_enabled:
             gc.enable()
+    pem, _ = expand(args, PEM_SUFFIXES)
+    side_files.extend(f for f in pem if f.path.lower().endswith(PEM_SUFFIXES))
+    return LoadResult(Mesh(indexes, discovery), problems, files, len(store), side_files)
+
+
+def _index(
+    clusters: list[str],
+    store: dict[tuple[str, str, str, str], Loaded[Any]],
+    unknown: dict[str, tuple[int, Origin]],
+    problems: list[InputProblem],
+    mesh_config_file: str | None,
+) -> dict[str, ClusterIndex]:
     for kind, (count, origin) in sorted(unknown.items()):
         problems.append(
             InputProblem(
@@ -90,12 +105,9 @@ def load_mesh(
             by_cluster[cluster].append(_with_default_namespace(obj, ns))
         else:
             by_cluster[cluster].append(obj)
-    indexes = {
+    return {
         name: ClusterIndex(name, objs, override, problems) for name, objs in by_cluster.items()
     }
-    pem, _ = expand(args, PEM_SUFFIXES)
-    side_files.extend(f for f in pem if f.path.lower().endswith(PEM_SUFFIXES))
-    return LoadResult(Mesh(indexes, discovery), problems, files, len(store), side_files)
 
 
 def _with_default_namespace(obj: Loaded[Any], ns: str) -> Loaded[Any]:
