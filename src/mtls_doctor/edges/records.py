@@ -12,6 +12,16 @@ from mtls_doctor.semantics.trace import Step
 
 Verdict = Literal["mtls", "plaintext", "tls", "fail", "denied", "unknown", "mixed"]
 
+# The causes an edge or endpoint may carry (DESIGN.md's cause table, in its order).
+CAUSES: tuple[str, ...] = (
+    "no-client-sidecar", "no-server-sidecar", "endpoint-not-mtls", "peer-auth-disable",
+    "destination-rule-disable", "auto-mtls-off", "passthrough", "mesh-external",
+    "plaintext-rejected", "san-mismatch", "untrusted-root", "trust-domain-rejected",
+    "client-cert-missing", "tls-to-plaintext-server", "app-tls-on-http-port",
+    "dr-tls-on-http-port", "plaintext-to-tls-app", "cert-expired", "blackholed", "authz-denied",
+    "missing-input", "authz-undecidable",
+)  # fmt: skip
+
 # Worst first: how an edge with endpoints of several verdicts is summarised.
 SEVERITY: dict[str, int] = {
     "fail": 5, "denied": 4, "unknown": 3, "plaintext": 2, "tls": 1, "mtls": 0, "mixed": 6
