@@ -20,6 +20,7 @@ def app() -> None:
 # Command modules, in the order their commands are listed. Each defines `register(app)`.
 _COMMAND_MODULES = (
     "mtls_doctor.cli.cmd_core",
+    "mtls_doctor.cli.cmd_explain",
     "mtls_doctor.cli.cmd_codes",
     "mtls_doctor.cli.cmd_certs",
     "mtls_doctor.cli.cmd_envoy",

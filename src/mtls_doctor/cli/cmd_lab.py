@@ -102,7 +102,7 @@ def cases_from_inputs(
     discovery: tuple[str, ...],
 ) -> tuple[list[LabCase], list[str]]:
     """LabCases for the edges the inputs name, and messages for what cannot be replayed."""
-    from mtls_doctor.cli.cmd_core import _clients_matching, run_analysis
+    from mtls_doctor.cli.pipeline import clients_matching, run_analysis
     from mtls_doctor.edges.engine import Target
     from mtls_doctor.edges.lab_case import lab_cases
 
@@ -123,7 +123,7 @@ def cases_from_inputs(
         return cases, notes
     if from_ is None or to is None:
         raise click.UsageError("give --from NS/WORKLOAD and --to HOST:PORT, --all, or --case FILE")
-    clients = _clients_matching(engine, from_)
+    clients = clients_matching(engine, from_)
     if not clients:
         raise click.UsageError(f"--from {from_!r}: no workload of that name in the inputs")
     for client in clients:
