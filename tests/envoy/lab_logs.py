@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import importlib.util
 import socket
 import ssl
 import subprocess
@@ -22,7 +21,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import yaml
@@ -30,6 +28,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from tests.envoy.lab_dump import envoy_binary, free_port
 
 # Istio's default access log format (from the HttpConnectionManager of the real 1.18 dump).
 ISTIO_FORMAT = (
@@ -44,24 +44,6 @@ ISTIO_FORMAT = (
 # istio-proxy's Envoy --log-format (pilot-agent passes it on the command line)
 ISTIO_LOG_FORMAT = "%Y-%m-%dT%T.%fZ\t%l\tenvoy %n %g:%#\t%v\tthread=%t"
 T = "type.googleapis.com/envoy.extensions."
-
-
-def _local(name: str) -> ModuleType:
-    """A helper module next to this file, loaded by path (tests/ is not a package)."""
-    key = f"mtls_doctor_tests_envoy_{name}"
-    if key in sys.modules:
-        return sys.modules[key]
-    spec = importlib.util.spec_from_file_location(key, Path(__file__).with_name(f"{name}.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[key] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-_lab_dump = _local("lab_dump")
-envoy_binary = _lab_dump.envoy_binary
-free_port = _lab_dump.free_port
 
 
 def _pem_pair() -> tuple[str, str, str]:

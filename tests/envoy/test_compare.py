@@ -2,30 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 from mtls_doctor.envoy.compare import PredictedCluster, PredictedInbound, compare
 from mtls_doctor.envoy.configdump import read_dump
-
-
-def _local(name: str) -> ModuleType:
-    """A helper module next to this file, loaded by path (tests/ is not a package)."""
-    key = f"mtls_doctor_tests_envoy_{name}"
-    if key in sys.modules:
-        return sys.modules[key]
-    spec = importlib.util.spec_from_file_location(key, Path(__file__).with_name(f"{name}.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[key] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-compare_fixture = _local("compare_fixture")
-
+from tests.envoy import compare_fixture
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures/configdump"
 PREDICTIONS = FIX / "compare/geo-predictions.yaml"

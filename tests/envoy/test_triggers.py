@@ -2,30 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
-
 import pytest
 
 from mtls_doctor.envoy.codes import CODES
-
-
-def _local(name: str) -> ModuleType:
-    """A helper module next to this file, loaded by path (tests/ is not a package)."""
-    key = f"mtls_doctor_tests_envoy_{name}"
-    if key in sys.modules:
-        return sys.modules[key]
-    spec = importlib.util.spec_from_file_location(key, Path(__file__).with_name(f"{name}.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[key] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-ENVOY_TRIGGERS = _local("triggers_envoy").ENVOY_TRIGGERS
+from tests.envoy.triggers_envoy import ENVOY_TRIGGERS
 
 
 def test_every_envoy_code_has_a_trigger() -> None:

@@ -6,34 +6,15 @@ tests/envoy/test_triggers.py checks every entry here against the real readers.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
 from mtls_doctor.checks.finding import Finding
 from mtls_doctor.envoy.configdump import read_dump
 from mtls_doctor.envoy.logfindings import log_findings
 from mtls_doctor.envoy.logs import read_log
-
-
-def _local(name: str) -> ModuleType:
-    """A helper module next to this file, loaded by path (tests/ is not a package)."""
-    key = f"mtls_doctor_tests_envoy_{name}"
-    if key in sys.modules:
-        return sys.modules[key]
-    spec = importlib.util.spec_from_file_location(key, Path(__file__).with_name(f"{name}.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[key] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-compare_fixture = _local("compare_fixture")
-
+from tests.envoy import compare_fixture
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
