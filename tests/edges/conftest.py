@@ -16,5 +16,5 @@ def envoy() -> str:
     try:
         _, version = find_envoy()
     except LabUnavailable as exc:
-        pytest.skip(f"Envoy cannot run here: {exc}")
+        pytest.skip(f"{exc}")
     return version

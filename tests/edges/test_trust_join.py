@@ -92,3 +92,39 @@ def test_pod_certificate_with_another_identity_is_a_finding(tmp_path: Path) -> N
     assert len(hits) == 1
     assert "spiffe://cluster.local/ns/echo/sa/default" in hits[0].message
     assert "not-default" in hits[0].message
+
+
+@pytest.mark.lab
+@pytest.mark.parametrize("variant", ["roots-differ", "server-cert-expired"])
+def test_lab_replays_the_certificate_failures(tmp_path: Path, variant: str, envoy: str) -> None:
+    """The lab makes a second root / an expired certificate where the inputs say so, and real
+    Envoy fails the way the engine predicts."""
+    from mtls_doctor.edges.lab_case import lab_cases
+    from mtls_doctor.lab.result import run_case as replay
+
+    root = pki.root()
+    _cacerts(tmp_path / "c1" / "cacerts.yaml", root)
+    _cacerts(
+        tmp_path / "c2" / "cacerts.yaml",
+        pki.root(cn="other") if variant == "roots-differ" else root,
+    )
+    if variant == "server-cert-expired":
+        leaf = pki.workload(
+            root, "spiffe://cluster.local/ns/echo/sa/default",
+            not_before=pki.NOW - timedelta(days=2), not_after=pki.NOW - timedelta(hours=1),
+        )  # fmt: skip
+        dump = pki.sds_dump([leaf], [root], pod="echo-5f7d9c8b4-q8w2m", namespace="echo")
+        (tmp_path / "c2" / "echo-secrets.json").write_text(json.dumps(dump))
+    a = analyze(
+        load_mesh([*STAGE4, f"cluster1={tmp_path / 'c1'}", f"cluster2={tmp_path / 'c2'}"]),
+        now=pki.NOW,
+    )
+    client = next(c for c in a.engine.clients("cluster1") if c.name == "curl/client")
+    target = a.engine.resolve(client, "global-echo:80")
+    assert not isinstance(target, str)
+    cases, _ = lab_cases(a.engine, client, target)
+    want = "untrusted-root" if variant == "roots-differ" else "cert-expired"
+    assert {c.predicted.cause for c in cases} == {None, want}
+    for case in cases:
+        r = replay(case)
+        assert r.agrees, (case.predicted, r.outcome, r.observation)

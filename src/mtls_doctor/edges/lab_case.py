@@ -117,6 +117,10 @@ def lab_cases(
                 sidecar=captured,
                 identity=client.identity,
                 root=_root(engine, client.cluster),
+                cert_expired=engine.trust is not None
+                and engine.trust.expired(
+                    client.cluster, client.namespace, client.pods, client.identity
+                ),
                 cluster_tls=tls,
                 passthrough=captured and (not visible or target.endpoint is not None),
             ),
@@ -124,6 +128,13 @@ def lab_cases(
                 sidecar=facts.sidecar,
                 identity=facts.identity,
                 root=_root(engine, facts.cluster),
+                cert_expired=engine.trust is not None
+                and engine.trust.expired(
+                    facts.cluster,
+                    ep.server.namespace,
+                    tuple(p.name for p in ep.server.pods),
+                    facts.identity,
+                ),
                 mode=facts.pa.mode,
                 trust_domains=facts.trust_domains,
                 inbound_excluded=facts.inbound_excluded,

@@ -37,6 +37,13 @@ class TrustCheck:
             return next((w for w in self.view.by_spiffe_id(identity) if w.cluster == cluster), None)
         return None
 
+    def expired(
+        self, cluster: str, namespace: str | None, pods: tuple[str, ...], identity: str | None
+    ) -> bool:
+        """Whether the certificate the inputs show for this workload is outside its validity."""
+        cert = self._cert(cluster, namespace, pods, identity)
+        return cert is not None and cert.expired_at(self.now)
+
     def _chain_roots(self, cluster: str, cert: WorkloadTrust | None) -> frozenset[str]:
         if cert is not None and cert.chain_root is not None:
             return frozenset({cert.chain_root})
