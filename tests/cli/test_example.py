@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.run import STAGES, mtls_doctor
+from tests.cli.run import ROOT, STAGES, mtls_doctor
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 UPDATE = os.environ.get("MTLS_DOCTOR_UPDATE_GOLDEN") == "1"
@@ -144,3 +144,19 @@ def test_large_output_switches_to_destinations() -> None:
     assert g["counts"] == {"fail": 2}
     r = mtls_doctor("edges", *STAGES[2], "--max-edges", "2", "--fail-on", "never")
     assert "Destinations" in r.stdout and "global-echo:80 (cluster1)" in r.stdout
+
+
+def test_many_findings_are_counted_before_the_first_ones(tmp_path: Path) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench", ROOT / "scripts" / "bench.py")
+    assert spec and spec.loader
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    bench.generate(300, tmp_path / "mesh.json")
+    r = mtls_doctor("analyze", str(tmp_path / "mesh.json"), "--fail-on", "never")
+    assert r.returncode == 0, r.stderr
+    assert "findings by code" in r.stdout
+    assert "the first 40" in r.stdout
+    shown = sum(1 for line in r.stdout.splitlines() if "  error  " in line or "  warning  " in line)
+    assert shown <= 40

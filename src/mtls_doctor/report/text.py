@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mtls_doctor.analysis import LinkedEvent
-from mtls_doctor.checks.finding import Finding
+from mtls_doctor.checks.finding import LEVEL_RANK, Finding
 from mtls_doctor.edges.classes import DestinationResult
 from mtls_doctor.edges.records import Edge
 
@@ -148,10 +148,20 @@ def explain_edge(edge: Edge) -> RenderableType:
     return Group(*parts)
 
 
-def findings_list(findings: Sequence[Finding]) -> RenderableType:
-    """Findings the way linters print them: location, level, code, subject; message; fix."""
+def findings_list(findings: Sequence[Finding], limit: int = 40) -> RenderableType:
+    """Findings the way linters print them: location, level, code, subject; message; fix.
+    Past `limit`, a count per code comes first and only the first `limit` are printed."""
     parts: list[RenderableType] = []
-    for f in findings:
+    if len(findings) > limit:
+        per_code = Counter((f.code, f.level) for f in findings)
+        table = Table(title=f"{len(findings)} findings by code")
+        table.add_column("code", no_wrap=True)
+        table.add_column("level", no_wrap=True)
+        table.add_column("count", justify="right")
+        for (code, level), n in sorted(per_code.items(), key=lambda kv: (-LEVEL_RANK[kv[0][1]], -kv[1])):  # noqa: E501
+            table.add_row(code, Text(level, style=LEVEL_STYLE[level]), str(n))
+        parts += [table, Text(f"the first {limit} (use -o json, or --select CODE, for all):", style="dim")]  # noqa: E501
+    for f in findings[:limit]:
         head = Text()
         if f.origin is not None:
             head.append(f"{f.origin}  ", style="bold")
