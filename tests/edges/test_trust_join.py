@@ -128,3 +128,20 @@ def test_lab_replays_the_certificate_failures(tmp_path: Path, variant: str, envo
     for case in cases:
         r = replay(case)
         assert r.agrees, (case.predicted, r.outcome, r.observation)
+
+
+def test_the_identity_a_secret_dump_shows_is_the_one_checked(tmp_path: Path) -> None:
+    root = pki.root()
+    _cacerts(tmp_path / "c1" / "cacerts.yaml", root)
+    leaf = pki.workload(root, "spiffe://cluster.local/ns/echo/sa/not-default")
+    dump = pki.sds_dump([leaf], [root], pod="echo-7b9c5d8f6d-x2k4p", namespace="echo")
+    (tmp_path / "c1" / "echo-secrets.json").write_text(json.dumps(dump))
+    a = analyze(load_mesh([*STAGE4, f"cluster1={tmp_path / 'c1'}"]), now=pki.NOW)
+    (edge,) = [
+        e for r in a.results for e in r.edges(a.engine)
+        if e.from_ == "curl/client" and e.to == "echo.echo.svc.cluster.local:80"
+    ]  # fmt: skip
+    (ep,) = edge.outcome.endpoints
+    assert (ep.verdict, ep.cause) == ("fail", "san-mismatch")
+    assert ep.presented == "spiffe://cluster.local/ns/echo/sa/not-default"
+    assert ep.expected == ("spiffe://cluster.local/ns/echo/sa/default",)

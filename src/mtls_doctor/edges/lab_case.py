@@ -126,7 +126,17 @@ def lab_cases(
             ),
             server=ServerSide(
                 sidecar=facts.sidecar,
-                identity=facts.identity,
+                identity=(
+                    engine.trust.presented(
+                        facts.cluster,
+                        ep.server.namespace,
+                        tuple(p.name for p in ep.server.pods),
+                        facts.identity,
+                    )
+                    if engine.trust is not None
+                    else None
+                )
+                or facts.identity,
                 root=_root(engine, facts.cluster),
                 cert_expired=engine.trust is not None
                 and engine.trust.expired(

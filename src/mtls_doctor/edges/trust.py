@@ -44,6 +44,19 @@ class TrustCheck:
         cert = self._cert(cluster, namespace, pods, identity)
         return cert is not None and cert.expired_at(self.now)
 
+    def presented(
+        self, cluster: str, namespace: str | None, pods: tuple[str, ...], identity: str | None
+    ) -> str | None:
+        """The SPIFFE ID in the workload's own certificate, when a secret dump shows it by pod
+        (looking it up by the identity itself would prove nothing)."""
+        if namespace is None:
+            return None
+        for pod in pods:
+            got = self.view.workload(cluster, namespace, pod)
+            if got is not None:
+                return got.spiffe_id
+        return None
+
     def _chain_roots(self, cluster: str, cert: WorkloadTrust | None) -> frozenset[str]:
         if cert is not None and cert.chain_root is not None:
             return frozenset({cert.chain_root})
