@@ -41,6 +41,7 @@ class Client(msgspec.Struct, frozen=True):
     identity: str | None = None
     sends_tls: bool = False  # the client app itself speaks TLS (e.g. the kube-apiserver)
     pods: tuple[str, ...] = ()  # pod names, to find their certificates in secret dumps
+    network: str | None = None  # the client's network (multi-network meshes)
 
 
 class Settings(msgspec.Struct, frozen=True):

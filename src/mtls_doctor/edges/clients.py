@@ -38,6 +38,7 @@ def workload_client(c: ClusterIndex, w: Workload) -> Client:
         if inj.injected
         else None,
         pods=tuple(p.name for p in w.pods),
+        network=c.network_of(w.labels),
     )
 
 

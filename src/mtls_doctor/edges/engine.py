@@ -184,6 +184,7 @@ class EdgeEngine:
             extra = (extra, client.name)  # its own certificate may differ from its neighbours'
         return (
             client.cluster,
+            client.network,
             client.sidecar,
             captured,
             outbound,

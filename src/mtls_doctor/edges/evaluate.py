@@ -446,6 +446,11 @@ class Evaluator:
                 wire, why, cause = self.endpoint_wire(s, e, port, base)
                 return self._endpoint(client, svc, port, e, wire, why, cause, s)
 
+            endpoints, dropped = self._network_filter(client, s, endpoints, port, base)
+            trace.extend(dropped)
+            if dropped and not endpoints:
+                unreachable = EndpointResult(None, None, None, "fail", "network-unreachable")
+                return self._summarise(client, svc, port, (unreachable,), trace, settings)
             per = _alike(endpoints, one)
         else:
             why = "the app's own bytes"
@@ -456,6 +461,48 @@ class Evaluator:
                 ),
             )
         return self._summarise(client, svc, port, per, trace, settings)
+
+    def _network_filter(
+        self,
+        client: Client,
+        s: Settings,
+        endpoints: tuple[Endpoint, ...],
+        port: SvcPort,
+        base: Wire,
+    ) -> tuple[tuple[Endpoint, ...], list[Step]]:
+        """`EndpointsByNetworkFilter`: an endpoint on another network stays only if the client
+        reaches it with mTLS (through that network's east-west gateway); the others are left
+        out of the client's endpoints (istio-semantics.md §9.2)."""
+        if client.network is None:
+            return endpoints, []
+        kept: list[Endpoint] = []
+        steps: list[Step] = []
+        for e in endpoints:
+            if e.network is None or e.network == client.network:
+                kept.append(e)
+                continue
+            wire, _, _ = self.endpoint_wire(s, e, port, base)
+            if wire == "istio-mtls":
+                kept.append(e)
+                steps.append(
+                    Step(
+                        "network",
+                        f"{e.address or e.workload_key} is on network {e.network} (the client on "
+                        f"{client.network}): reached with mTLS through that network's gateway",
+                        (e.source,),
+                    )
+                )
+            else:
+                steps.append(
+                    Step(
+                        "network",
+                        f"{e.address or e.workload_key} is on network {e.network} (the client on "
+                        f"{client.network}) and would get plaintext: istiod leaves it out of the "
+                        "client's endpoints",
+                        (e.source,),
+                    )
+                )
+        return tuple(kept), steps
 
     def _summarise(
         self,

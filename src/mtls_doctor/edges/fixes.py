@@ -143,6 +143,11 @@ def suggest(
             "Check the AuthorizationPolicy conditions on source IPs, SNI or custom keys against "
             "the traffic: they cannot be decided from manifests"
         )
+    elif cause == "network-unreachable":
+        text = (
+            f"Inject sidecars into the workloads behind {svc.display} on the other network "
+            "(only mTLS endpoints are reachable through an east-west gateway)"
+        )
     elif cause == "missing-input":
         text = "Add the missing objects to the inputs"
     else:

@@ -19,7 +19,7 @@ CAUSES: tuple[str, ...] = (
     "plaintext-rejected", "san-mismatch", "untrusted-root", "trust-domain-rejected",
     "client-cert-missing", "tls-to-plaintext-server", "app-tls-on-http-port",
     "dr-tls-on-http-port", "plaintext-to-tls-app", "cert-expired", "blackholed", "authz-denied",
-    "missing-input", "authz-undecidable",
+    "network-unreachable", "missing-input", "authz-undecidable",
 )  # fmt: skip
 
 # Worst first: how an edge with endpoints of several verdicts is summarised.

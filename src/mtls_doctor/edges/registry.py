@@ -74,6 +74,7 @@ class Endpoint(msgspec.Struct, frozen=True):
     source: ResourceRef
     server: Workload | None
     server_cluster: str | None
+    network: str | None = None  # the endpoint's network (multi-network meshes), None: unnamed
 
     @property
     def workload_key(self) -> str | None:
@@ -239,6 +240,7 @@ class Registry:
             source=w.ref,
             server=w,
             server_cluster=c.name,
+            network=c.network_of(w.labels),
         )
 
     def _workload_endpoints(
@@ -250,17 +252,24 @@ class Registry:
         return [self._pod_endpoint(c, w, num, ip) for ip in w.ips]
 
     def _kube_endpoints(self, svc: MeshService, port: SvcPort) -> list[Endpoint]:
+        """Pods selected by each cluster's own Service of that name (namespace sameness), and
+        the viewing cluster's WorkloadEntries its Service selects."""
         out: list[Endpoint] = []
-        if not svc.selector:
-            return out
         for ref in svc.refs:
             c = self.mesh.clusters[ref.cluster]
+            obj = next(
+                (s for s in c.services_by_ns.get(svc.namespace, ()) if s.name == ref.name), None
+            )
+            selector = obj.obj.spec.selector if obj is not None else None
+            if not selector:
+                continue
             for w in c.workloads_by_ns.get(svc.namespace, ()):
-                if selects(svc.selector, w.labels):
+                if selects(selector, w.labels):
                     out.extend(self._workload_endpoints(c, w, port.target))
-        for we in self.index.workload_entries:
-            if we.namespace == svc.namespace and selects(svc.selector, self._we_labels(we)):
-                out.append(self._we_endpoint(we.obj.spec, we.namespace, _we_ref(we), port, we))
+        if svc.selector:
+            for we in self.index.workload_entries:
+                if we.namespace == svc.namespace and selects(svc.selector, self._we_labels(we)):
+                    out.append(self._we_endpoint(we.obj.spec, we.namespace, _we_ref(we), port, we))
         return out
 
     @staticmethod
@@ -310,6 +319,7 @@ class Registry:
             source=source,
             server=found[1] if found else None,
             server_cluster=found[0].name if found else None,
+            network=spec.network or (found[0].network_of(found[1].labels) if found else None),
         )
 
     def _se_endpoints(self, svc: MeshService, port: SvcPort) -> list[Endpoint]:

@@ -118,6 +118,8 @@ def symptom(cause: str | None, *, client_sidecar: bool, http: bool, presented: s
         return Symptom(
             None, None, "the application's TLS server rejects the plaintext request", None
         )
+    if cause == "network-unreachable":
+        return Symptom(503 if http else None, "UH", "no healthy upstream", None)
     if cause == "blackholed":
         return Symptom(
             502 if http else None,

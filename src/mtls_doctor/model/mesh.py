@@ -20,6 +20,7 @@ from mtls_doctor.semantics.scope import SidecarIndex
 from mtls_doctor.sources.problems import InputProblem
 
 REMOTE_SECRET_LABEL = "istio/multiCluster"
+NETWORK_LABEL = "topology.istio.io/network"
 CLUSTER_ANNOTATION = "networking.istio.io/cluster"
 MESH_CONFIGMAPS = ("istio",)
 
@@ -133,6 +134,14 @@ class ClusterIndex:
             if CLUSTER_ANNOTATION in s.meta.annotations:
                 names.add(s.meta.annotations[CLUSTER_ANNOTATION])
         return frozenset(names)
+
+    def network_of(self, labels: dict[str, str]) -> str | None:
+        """A workload's network: its `topology.istio.io/network` label, else the cluster's (the
+        label on the root namespace), else None (one flat network)."""
+        if NETWORK_LABEL in labels:
+            return labels[NETWORK_LABEL]
+        root = self.namespaces.get(self.config.root_namespace)
+        return root.meta.labels.get(NETWORK_LABEL) if root is not None else None
 
     def namespace_ref(self, ns: str) -> ResourceRef | None:
         n = self.namespaces.get(ns)
