@@ -83,7 +83,7 @@ def applies_to(c: ClusterIndex, p: AP, w: Workload) -> bool:
 def _plaintext(ep: EndpointResult) -> bool:
     if ep.verdict == "plaintext":
         return True
-    return ep.verdict == "denied" and any("accepts plaintext" in s.decision for s in ep.steps)
+    return ep.verdict == "denied" and ep.arrived == "plaintext"
 
 
 def identity_on_plaintext(ctx: CheckContext) -> Iterator[Finding]:

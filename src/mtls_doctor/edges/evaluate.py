@@ -335,13 +335,15 @@ class Evaluator:
         denial = self.authz(client, f, ep.target_port, principal)
         if denial is not None:
             steps.append(denial.step)
-            if denial.verdict == "denied":
-                return self._ep(ep, "denied", "authz-denied", steps, policy=denial.policy)
-            if denial.verdict == "unknown":
-                return self._ep(ep, "unknown", "authz-undecidable", steps, policy=denial.policy)
+            if denial.verdict in ("denied", "unknown"):
+                v: Verdict = "denied" if denial.verdict == "denied" else "unknown"
+                c = "authz-denied" if v == "denied" else "authz-undecidable"
+                got = self._ep(ep, v, c, steps, policy=denial.policy)
+                return msgspec.structs.replace(got, arrived=verdict)
         got = self._ep(
             ep, verdict, cause, steps, plain_cause=cause if verdict == "plaintext" else None
         )
+        got = msgspec.structs.replace(got, arrived=verdict)
         if denial is not None and denial.conditions:
             got = msgspec.structs.replace(got, authz=denial.conditions)
         return got

@@ -49,6 +49,8 @@ class EndpointResult(msgspec.Struct, frozen=True):
     presented: str | None = None  # the identity the server presented (SAN mismatch)
     expected: tuple[str, ...] = ()  # the SANs the client accepts (SAN mismatch)
     policy: str | None = None  # the denying policy rule, Envoy-style name
+    arrived: str | None = None  # how the request reached the server's authorization: mtls,
+    # plaintext or tls (None when it failed before authorization)
     authz: tuple[AuthzCondition, ...] = ()  # requests some policy allows or denies (conditional)
 
 
