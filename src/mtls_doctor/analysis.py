@@ -87,7 +87,7 @@ def analyze(
             gc.enable()
     pseudo = [e for c in load.mesh.clusters for e in engine.pseudo_edges(c)]
     t1 = time.perf_counter()
-    findings = run_checks(CheckContext(load.mesh, tuple(results)))
+    findings = run_checks(CheckContext(load.mesh, tuple(results), engine.servers, tuple(pseudo)))
     findings.extend(_pseudo_findings(pseudo))
     findings.extend(cert_findings)
     events: list[LinkedEvent] = []

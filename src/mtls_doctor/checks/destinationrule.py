@@ -193,7 +193,7 @@ def tls_against_server(ctx: CheckContext) -> Iterator[Finding]:
     strict: dict[tuple[str, int], tuple[DRObj, _Hits]] = {}
     mutual: dict[tuple[str, int], tuple[DRObj, _Hits]] = {}
     matched: set[int] = set()
-    servers = ServerSides(ctx.mesh)
+    servers = ctx.server_sides()
     workloads = {(c.name, w.key): w for c in ctx.mesh.clusters.values() for w in c.workloads}
     for res in ctx.results:
         c = ctx.mesh.clusters[res.cluster]

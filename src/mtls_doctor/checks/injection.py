@@ -19,7 +19,7 @@ from mtls_doctor.checks.codes_runbook import (
 from mtls_doctor.checks.context import CheckContext
 from mtls_doctor.checks.finding import Finding, Subject
 from mtls_doctor.edges.classes import Member
-from mtls_doctor.edges.engine import _unrewritten_probes
+from mtls_doctor.edges.engine import unrewritten_probes
 from mtls_doctor.edges.server import ServerSides
 from mtls_doctor.model.mesh import ClusterIndex
 from mtls_doctor.model.workloads import Workload
@@ -164,7 +164,7 @@ def _strict(servers: ServerSides, cluster: str, w: Workload, port: int | None) -
 def webhooks(ctx: CheckContext) -> Iterator[Finding]:
     """IN104: the kube-apiserver's TLS (no client certificate) into a STRICT webhook port;
     PR101: its TLS into a port declared HTTP."""
-    servers = ServerSides(ctx.mesh)
+    servers = ctx.server_sides()
     for c in ctx.mesh.clusters.values():
         seen: set[tuple[str, str, int]] = set()
         for cfg in c.webhooks:
@@ -221,12 +221,12 @@ def webhooks(ctx: CheckContext) -> Iterator[Finding]:
 def probes_and_scrapes(ctx: CheckContext) -> Iterator[Finding]:
     """IN105 kubelet probes that are not rewritten, IN106 scrapes without metrics merging, into
     STRICT ports."""
-    servers = ServerSides(ctx.mesh)
+    servers = ctx.server_sides()
     for c in ctx.mesh.clusters.values():
         for w in c.workloads:
             if not c.injection(w).injected:
                 continue
-            for number, _scheme in _unrewritten_probes(w):
+            for number, _scheme in unrewritten_probes(w):
                 if _strict(servers, c.name, w, number):
                     yield IN_PROBE.finding(
                         _wsubject(w), origin=w.origin, cluster=c.name, workload=w.key, port=number

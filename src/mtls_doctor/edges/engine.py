@@ -312,7 +312,7 @@ class EdgeEngine:
         for w in c.workloads:
             if not c.injection(w).injected:
                 continue
-            for number, scheme in _unrewritten_probes(w):
+            for number, scheme in unrewritten_probes(w):
                 address = w.ips[0] if w.ips else None
                 target = self._direct_target(cluster, w, number, address)
                 if scheme == "HTTPS":
@@ -355,7 +355,7 @@ REWRITE_ANNOTATION = "sidecar.istio.io/rewriteAppHTTPProbers"
 AGENT_PORT = 15020
 
 
-def _unrewritten_probes(w: Any) -> Iterator[tuple[int, str]]:
+def unrewritten_probes(w: Any) -> Iterator[tuple[int, str]]:
     """(port, scheme) of HTTP/gRPC probes of a sidecar workload that reach the app port.
 
     The injector rewrites probes to the agent's port 15020 unless the pod opts out; pods read
