@@ -14,6 +14,7 @@ from mtls_doctor.checks.codes_core import (
 from mtls_doctor.checks.context import CheckContext
 from mtls_doctor.checks.finding import Finding, Subject
 from mtls_doctor.edges.classes import OutcomeClass
+from mtls_doctor.edges.engine import fill_client
 from mtls_doctor.model.refs import ResourceRef
 
 
@@ -56,9 +57,8 @@ def edge_findings(ctx: CheckContext) -> Iterator[Finding]:
             if verdict == "mixed" and not any(e.verdict in ("fail", "denied") for e in o.endpoints):
                 code = PLAINTEXT_EDGE
             fix = o.fix
-            if fix and "$CLIENT" in fix:
-                c0 = first.first
-                fix = fix.replace("$CLIENT_NS", c0.namespace or "").replace("$CLIENT", c0.name)
+            if fix:
+                fix = fill_client(fix, first.first)
             names: list[str] = []
             total = 0
             for cls in classes:

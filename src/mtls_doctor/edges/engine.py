@@ -383,7 +383,7 @@ def materialize(
 ) -> Edge:
     """The shared outcome, with the client's own steps and names filled in."""
     trace = (*ev.client_steps(client, svc, port), *(_fill(s, client) for s in outcome.trace))
-    fix = _fill_text(outcome.fix, client) if outcome.fix else None
+    fix = fill_client(outcome.fix, client) if outcome.fix else None
     filled = msgspec.structs.replace(outcome, trace=trace, fix=fix)
     return Edge(
         from_=client.name,
@@ -394,7 +394,8 @@ def materialize(
     )
 
 
-def _fill_text(text: str, client: Client) -> str:
+def fill_client(text: str, client: Client) -> str:
+    """Shared outcome text with one client's name, namespace and identity filled in."""
     if "$CLIENT" not in text:
         return text
     return (
@@ -407,7 +408,7 @@ def _fill_text(text: str, client: Client) -> str:
 def _fill(step: Step, client: Client) -> Step:
     if "$CLIENT" not in step.decision:
         return step
-    return msgspec.structs.replace(step, decision=_fill_text(step.decision, client))
+    return msgspec.structs.replace(step, decision=fill_client(step.decision, client))
 
 
 class Target(msgspec.Struct, frozen=True):

@@ -14,6 +14,7 @@ from rich.text import Text
 from mtls_doctor.analysis import LinkedEvent
 from mtls_doctor.checks.finding import LEVEL_RANK, Finding
 from mtls_doctor.edges.classes import DestinationResult
+from mtls_doctor.edges.engine import fill_client
 from mtls_doctor.edges.records import Edge
 
 VERDICT_STYLE = {
@@ -199,9 +200,7 @@ def summary(
                 to = f"{r.to} ({r.cluster})" if multi else r.to
                 groups[(o.verdict, o.cause)].append(f"{shown} → {to}")
                 if o.fix:
-                    first = cls.first
-                    filled = o.fix.replace("$CLIENT_NS", first.namespace or "")
-                    fixes[filled.replace("$CLIENT", first.name)] += cls.count
+                    fixes[fill_client(o.fix, cls.first)] += cls.count
     for e in pseudo:
         counts[e.outcome.verdict] += 1
         if e.outcome.verdict != "mtls":
