@@ -88,7 +88,6 @@ def analyze(
     pseudo = [e for c in load.mesh.clusters for e in engine.pseudo_edges(c)]
     t1 = time.perf_counter()
     findings = run_checks(CheckContext(load.mesh, tuple(results), engine.servers, tuple(pseudo)))
-    findings.extend(_pseudo_findings(pseudo))
     findings.extend(cert_findings)
     events: list[LinkedEvent] = []
     if side is not None:
@@ -194,30 +193,3 @@ def identity_mismatches(load: LoadResult, view: TrustView) -> Iterator[Finding]:
                     basis=f"its service account {w.service_account} in the manifests",
                     expected=expected,
                 )
-
-
-def _pseudo_findings(edges: list[Edge]) -> list[Finding]:
-    from mtls_doctor.checks.codes_core import FAILING_EDGE
-    from mtls_doctor.checks.finding import Subject
-
-    out: list[Finding] = []
-    for e in edges:
-        o = e.outcome
-        if o.verdict not in ("fail", "denied"):
-            continue
-        src = next((ep.source for ep in o.endpoints if ep.source is not None), None)
-        subject = Subject(src.kind, src.namespace, src.name) if src else Subject("", "", e.to)
-        out.append(
-            FAILING_EDGE.finding(
-                subject,
-                origin=src.origin if src else None,
-                cluster=e.from_cluster,
-                fix=o.fix,
-                clients=e.from_,
-                to=e.to,
-                verdict=o.verdict,
-                cause=o.cause,
-                detail=o.symptom.message if o.symptom else "",
-            )
-        )
-    return out

@@ -78,6 +78,27 @@ def edge_findings(ctx: CheckContext) -> Iterator[Finding]:
             )
 
 
+def pseudo_edge_findings(ctx: CheckContext) -> Iterator[Finding]:
+    """ED101 for failing kube-apiserver and kubelet edges, on the object that lists the
+    endpoint (the probed workload, the webhook's service)."""
+    for e in ctx.pseudo:
+        o = e.outcome
+        if o.verdict not in ("fail", "denied"):
+            continue
+        src = next((ep.source for ep in o.endpoints if ep.source is not None), None)
+        yield FAILING_EDGE.finding(
+            _subject(src) if src else Subject("", "", e.to),
+            origin=src.origin if src else None,
+            cluster=e.from_cluster,
+            fix=o.fix,
+            clients=e.from_,
+            to=e.to,
+            verdict=o.verdict,
+            cause=o.cause,
+            detail=o.symptom.message if o.symptom else "",
+        )
+
+
 def serviceentry_san(ctx: CheckContext) -> Iterator[Finding]:
     seen: set[tuple[str, str]] = set()
     for r in ctx.results:

@@ -111,6 +111,7 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check("protocol-edges", ("PR101",), ("edges",), protocol.tls_on_http_edges),
     Check("protocol-service-ports", ("PR102", "PR103"), ("Service", "Pod"), protocol.service_ports),
+    Check("pseudo-client-edges", ("ED101",), ("edges",), edges.pseudo_edge_findings),
     Check(
         "serviceentry-endpoints",
         ("SE104", "SE105"),
