@@ -69,22 +69,9 @@ def sidecar_allows(
     if sidecar is None or not sidecar.obj.spec.egress:
         return Visibility(True, "no Sidecar egress restriction")
     ref = sidecar_ref(sidecar)
-    # "." is the Sidecar's namespace; a root-namespace default is applied per namespace, so
-    # either way it is the client's namespace.
-    own_ns = client_ns
-    for listener in sidecar.obj.spec.egress:
-        if listener.port is not None and listener.port.number not in (0, port):
-            continue
-        for entry in listener.hosts:
-            ns_part, _, host_part = entry.partition("/")
-            if not host_part:
-                ns_part, host_part = "*", ns_part
-            if ns_part == "~":
-                continue
-            if ns_part not in ("*", service_ns) and not (ns_part == "." and own_ns == service_ns):
-                continue
-            if host_part == "*" or host_matches(host_part, hostname):
-                return Visibility(True, f"Sidecar egress host {entry!r} includes it", (ref,))
+    entry = CompiledScope(sidecar).match(client_ns, service_ns, hostname, port)
+    if entry is not None:
+        return Visibility(True, f"Sidecar egress host {entry!r} includes it", (ref,))
     return Visibility(
         False,
         f"Sidecar {sidecar.namespace}/{sidecar.name} egress hosts do not include "
@@ -103,18 +90,20 @@ def outbound_policy(sidecar: Loaded[Sidecar] | None, mesh: MeshConfig) -> tuple[
 
 
 class CompiledScope:
-    """A Sidecar's egress hosts compiled for quick yes/no answers (same rules as
-    `sidecar_allows`, without building explanations)."""
+    """A Sidecar's egress hosts, compiled once: whole namespaces and `*/*` answer by lookup,
+    host- or port-specific entries by a scan. "." is the client's namespace (a Sidecar applies
+    to its own namespace; a root-namespace default is applied per namespace)."""
 
-    def __init__(self, sidecar: Loaded[Sidecar] | None, mesh: MeshConfig) -> None:
-        self.all = sidecar is None or not sidecar.obj.spec.egress
-        self.mode = outbound_policy(sidecar, mesh)[0]
-        self.namespaces: set[str] = set()
-        self.relative = False
-        self.specific: list[tuple[int | None, str, str]] = []  # (port, ns part, host part)
-        if sidecar is None:
-            return
-        for listener in sidecar.obj.spec.egress:
+    def __init__(self, sidecar: Loaded[Sidecar] | None, mesh: MeshConfig | None = None) -> None:
+        egress = sidecar.obj.spec.egress if sidecar is not None else []
+        self.all = not egress  # no egress listeners: everything is visible
+        # the outbound traffic policy for hosts it does not see (needs the mesh config)
+        self.mode = outbound_policy(sidecar, mesh)[0] if mesh is not None else ""
+        self.all_entry: str | None = None
+        self.namespaces: dict[str, str] = {}  # namespace -> the `ns/*` entry
+        self.relative: str | None = None  # the `./*` entry
+        self.specific: list[tuple[int | None, str, str, str]] = []  # (port, ns, host, entry)
+        for listener in egress:
             port = listener.port.number if listener.port and listener.port.number else None
             for entry in listener.hosts:
                 ns_part, _, host_part = entry.partition("/")
@@ -125,23 +114,30 @@ class CompiledScope:
                 if host_part == "*" and port is None:
                     if ns_part == "*":
                         self.all = True
+                        self.all_entry = self.all_entry or entry
                     elif ns_part == ".":
-                        self.relative = True
+                        self.relative = self.relative or entry
                     else:
-                        self.namespaces.add(ns_part)
+                        self.namespaces.setdefault(ns_part, entry)
                 else:
-                    self.specific.append((port, ns_part, host_part))
+                    self.specific.append((port, ns_part, host_part, entry))
 
-    def sees(self, client_ns: str, service_ns: str, hostname: str, port: int) -> bool:
-        if self.all or service_ns in self.namespaces:
-            return True
-        if self.relative and client_ns == service_ns:
-            return True
-        for p, ns_part, host_part in self.specific:
+    def match(self, client_ns: str, service_ns: str, hostname: str, port: int) -> str | None:
+        """The egress entry that lets the client see the service, or None."""
+        if self.all:
+            return self.all_entry or "*/*"
+        if service_ns in self.namespaces:
+            return self.namespaces[service_ns]
+        if self.relative is not None and client_ns == service_ns:
+            return self.relative
+        for p, ns_part, host_part, entry in self.specific:
             if p is not None and p != port:
                 continue
             if ns_part not in ("*", service_ns) and not (ns_part == "." and client_ns == service_ns):  # noqa: E501
                 continue
             if host_part == "*" or host_matches(host_part, hostname):
-                return True
-        return False
+                return entry
+        return None
+
+    def sees(self, client_ns: str, service_ns: str, hostname: str, port: int) -> bool:
+        return self.match(client_ns, service_ns, hostname, port) is not None
