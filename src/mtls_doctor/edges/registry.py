@@ -339,30 +339,22 @@ class Registry:
             for w in self.index.workloads_by_ns.get(se.namespace, ()):
                 if selects(sel, w.labels):
                     out.extend(self._workload_endpoints(self.index, w, port.target or port.number))
-        if not out and spec.resolution == "NONE":
+        unresolved = {
+            "NONE": (None, "resolution NONE without instances: the connection goes to the "
+                     "address the app dialed (ORIGINAL_DST)"),
+            "DNS": (svc.hostname, "a DNS ServiceEntry without endpoints resolves its host name"),
+            "DNS_ROUND_ROBIN": (svc.hostname,
+                                "a DNS ServiceEntry without endpoints resolves its host name"),
+        }  # fmt: skip
+        if not out and spec.resolution in unresolved:
+            address, why = unresolved[spec.resolution]
             out.append(
                 Endpoint(
-                    address=None,
+                    address=address,
                     namespace=se.namespace,
                     labels={},
                     tls_mode="disabled",
-                    tls_mode_why="resolution NONE without instances: the connection goes to the "
-                    "address the app dialed (ORIGINAL_DST)",
-                    identity=None,
-                    target_port=port.target if isinstance(port.target, int) else port.number,
-                    source=src,
-                    server=None,
-                    server_cluster=None,
-                )
-            )
-        if not out and spec.resolution in ("DNS", "DNS_ROUND_ROBIN"):
-            out.append(
-                Endpoint(
-                    address=svc.hostname,
-                    namespace=se.namespace,
-                    labels={},
-                    tls_mode="disabled",
-                    tls_mode_why="a DNS ServiceEntry without endpoints resolves its host name",
+                    tls_mode_why=why,
                     identity=None,
                     target_port=port.target if isinstance(port.target, int) else port.number,
                     source=src,
