@@ -23,6 +23,8 @@ from typing import Any
 
 import yaml
 
+from mtls_doctor.lab.envoyproc import stop
+
 ECHO = "outbound|8080||echo.echo.svc.cluster.local"
 T = "type.googleapis.com/envoy.extensions."
 DENY_POLICY = "ns[labns]-policy[deny-curl]-rule[0]"
@@ -391,12 +393,7 @@ def capture(envoy: str, timeout: float = 15.0, gateway: bool = False) -> bytes:
                     raise RuntimeError((work / "envoy.log").read_text()[-2000:])
                 time.sleep(0.2)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc, timeout=5)
             log.close()
 
 

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from mtls_doctor.lab.envoyproc import stop
 from tests.envoy.lab_dump import envoy_binary, free_port
 
 # Istio's default access log format (from the HttpConnectionManager of the real 1.18 dump).
@@ -280,12 +281,7 @@ def capture(envoy: str) -> tuple[str, str]:
             _clients(ports)
             time.sleep(1.0)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc, timeout=5)
             stderr.close()
         access = (work / "access.log").read_text()
         debug = "".join(
