@@ -18,6 +18,7 @@ from mtls_doctor.checks.codes_runbook import (
 )
 from mtls_doctor.checks.context import CheckContext
 from mtls_doctor.checks.finding import Finding, Subject
+from mtls_doctor.edges.engine import OTHER_NS
 from mtls_doctor.edges.records import Outcome
 from mtls_doctor.edges.server import ServerSides
 from mtls_doctor.model.istio import ClientTLS, DestinationRule
@@ -28,7 +29,6 @@ from mtls_doctor.semantics.destinationrule import DRChoice, cluster_tls, host_ma
 
 DRObj = Loaded[DestinationRule]
 MESH_HOSTS = frozenset({"*", "*.local", "*.cluster.local", "*.svc.cluster.local"})
-OTHER_NS = "\0other"  # a client namespace without DestinationRules of its own
 
 
 def _subject(r: DRObj) -> Subject:

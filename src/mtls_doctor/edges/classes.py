@@ -15,7 +15,7 @@ from typing import cast
 import msgspec
 
 from mtls_doctor.edges.client_tls import Client
-from mtls_doctor.edges.engine import ClientGroup, EdgeEngine
+from mtls_doctor.edges.engine import OTHER_NS, ClientGroup, EdgeEngine
 from mtls_doctor.edges.records import Edge, Outcome
 from mtls_doctor.edges.registry import MeshService, SvcPort
 
@@ -149,7 +149,7 @@ def super_groups(
         if excl_ports or excl_ranges or incl_ranges is not None or labels or scope.specific:
             single.append(g)
             continue
-        visible = exported and scope.sees("\0other", svc.namespace, svc.hostname, 0)
+        visible = exported and scope.sees(OTHER_NS, svc.namespace, svc.hostname, 0)
         buckets.setdefault(("sidecar", visible, "" if visible else scope.mode), []).append(g)
     result = ([_super(gs) for gs in buckets.values()], single)
     engine._supers[key] = result

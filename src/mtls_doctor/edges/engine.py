@@ -29,6 +29,8 @@ from mtls_doctor.semantics.scope import CompiledScope, exported_to
 from mtls_doctor.semantics.trace import Step
 
 Destination = tuple[MeshService, SvcPort]
+# Stands for any client namespace a destination does not single out (no real name has a NUL).
+OTHER_NS = "\0other"
 RelevanceHook = Callable[[Client, MeshService, SvcPort], Any]
 
 
@@ -151,12 +153,12 @@ class EdgeEngine:
     def exported_to_others(self, cluster: str, svc: MeshService) -> bool:
         """Whether the service is exported to namespaces it does not name (most are)."""
         cfg = self.mesh.clusters[cluster].config
-        return exported_to(svc.namespace, svc.export_to, "\0other", cfg).visible
+        return exported_to(svc.namespace, svc.export_to, OTHER_NS, cfg).visible
 
     def _outbound_key(self, client: Client, rel_ns: str | None, svc: MeshService, port: SvcPort) -> tuple[bool, str]:  # noqa: E501
         """(visible, outbound mode) as the shared outcome needs it."""
         cfg = self.mesh.clusters[client.cluster].config
-        ns = rel_ns if rel_ns is not None else "\0other"  # a namespace the service does not name
+        ns = rel_ns if rel_ns is not None else OTHER_NS
         exported = exported_to(svc.namespace, svc.export_to, ns, cfg).visible
         scope = self._scope(client.cluster, client)
         visible = exported and scope.sees(ns, svc.namespace, svc.hostname, port.number)
