@@ -125,35 +125,37 @@ def _super(groups: list[ClientGroup]) -> SuperGroup:
     return SuperGroup(tuple(groups), sizes, sum(g.total for g in groups), groups[0].sidecar)
 
 
-def super_groups(
-    engine: EdgeEngine, cluster: str, svc: MeshService
-) -> tuple[list[SuperGroup], list[ClientGroup]]:
-    """(super-groups, groups to treat one by one) for destinations in `svc`'s namespace.
+def super_groups(engine: EdgeEngine, cluster: str, svc: MeshService) -> list[SuperGroup]:
+    """The units destinations in `svc`'s namespace evaluate once each.
 
     Groups whose answer cannot depend on the namespace alone (port exclusions, IP ranges,
     workload-selector DestinationRule labels, host- or port-specific Sidecar egress entries)
-    stay single."""
+    stay units of their own. The others are bucketed by what the namespace's destinations look
+    like to them; namespaces that bucket alike share the same units."""
     exported = engine.exported_to_others(cluster, svc)
     key = (cluster, svc.namespace, exported)
     cached = engine._supers.get(key)
     if cached is not None:
-        return cast(tuple[list[SuperGroup], list[ClientGroup]], cached)
-    buckets: dict[tuple[object, ...], list[ClientGroup]] = {}
-    single: list[ClientGroup] = []
-    for g in engine.groups(cluster):
+        return cast(list[SuperGroup], cached)
+    buckets: dict[tuple[object, ...], list[int]] = {}
+    for i, g in enumerate(engine.groups(cluster)):
         sidecar, excl_ports, excl_ranges, incl_ranges, _, labels = g.key
         if not sidecar:
-            buckets.setdefault(("no-sidecar",), []).append(g)
+            buckets.setdefault(("no-sidecar",), []).append(i)
             continue
         scope = engine.group_scope(cluster, g)
         if excl_ports or excl_ranges or incl_ranges is not None or labels or scope.specific:
-            single.append(g)
+            buckets[("single", i)] = [i]
             continue
         visible = exported and scope.sees(OTHER_NS, svc.namespace, svc.hostname, 0)
-        buckets.setdefault(("sidecar", visible, "" if visible else scope.mode), []).append(g)
-    result = ([_super(gs) for gs in buckets.values()], single)
+        buckets.setdefault(("sidecar", visible, "" if visible else scope.mode), []).append(i)
+    shape = (cluster, tuple(tuple(v) for v in buckets.values()))
+    result = engine._supers.get(shape)
+    if result is None:
+        groups = engine.groups(cluster)
+        result = engine._supers[shape] = [_super([groups[i] for i in v]) for v in shape[1]]
     engine._supers[key] = result
-    return result
+    return cast(list[SuperGroup], result)
 
 
 def _authz_split(
@@ -198,9 +200,8 @@ def classify(
         for c in engine.clients(cluster):
             slot(engine.outcome(c, svc, port)).explicit.append(c)
     else:
-        supers, single = super_groups(engine, cluster, svc)
-        units = [(sg, sg.groups) for sg in supers] + [(_super([g]), (g,)) for g in single]
-        for sg, groups in units:
+        for sg in super_groups(engine, cluster, svc):
+            groups = sg.groups
             inside = [ns for ns in relevant if ns in sg.sizes]
             for g in groups:
                 for ns in inside:

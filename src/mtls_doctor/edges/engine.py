@@ -63,11 +63,14 @@ class EdgeEngine:
         self.authz_relevance = authz_relevance
         self._memo: dict[tuple[Any, ...], Outcome] = {}
         self._clients: dict[str, tuple[Client, ...]] = {}
-        self._relevant_ns: dict[tuple[str, str, str], frozenset[str]] = {}
+        self._relevant_ns: dict[tuple[str, str, str], tuple[frozenset[str], frozenset[str]]] = {}
         self._selector_ns: dict[str, frozenset[str]] = {}
         self._groups: dict[str, list[ClientGroup]] = {}
         self._scopes: dict[tuple[str, bytes | None], CompiledScope] = {}
-        self._supers: dict[tuple[str, str, bool], object] = {}
+        # by Sidecar object: every object lives as long as the engine, so ids stay unique
+        self._signatures: dict[int, bytes] = {}
+        self._scope_of: dict[tuple[str, int], CompiledScope] = {}
+        self._supers: dict[tuple[Any, ...], object] = {}  # edges.classes.super_groups
         self.evaluations = 0
 
     @classmethod
@@ -112,6 +115,13 @@ class EdgeEngine:
     # -- relative keys -----------------------------------------------------------------------
 
     def _relevant_namespaces(self, cluster: str, svc: MeshService) -> frozenset[str]:
+        return self._namespaces_apart(cluster, svc)[0]
+
+    def _namespaces_apart(
+        self, cluster: str, svc: MeshService
+    ) -> tuple[frozenset[str], frozenset[str]]:
+        """(every namespace the destination singles out, those singled out by a
+        DestinationRule or an exportTo entry rather than as the service's own namespace)."""
         key = (cluster, svc.hostname, svc.namespace)
         got = self._relevant_ns.get(key)
         if got is None:
@@ -120,9 +130,19 @@ class EdgeEngine:
             dr_ns = {r.namespace for r in rules}
             dr_export = {e for r in rules for e in (r.obj.spec.export_to or ())}
             export = {e for e in (*svc.export_to, *dr_export) if e not in (".", "*", "~")}
-            got = frozenset({svc.namespace, *dr_ns, *export})
-            self._relevant_ns[key] = got
+            beyond = frozenset({*dr_ns, *export})
+            got = self._relevant_ns[key] = (beyond | {svc.namespace}, beyond)
         return got
+
+    def _own_namespace_alike(self, client: Client, svc: MeshService) -> bool:
+        """Whether a client in the service's own namespace reads the same settings as one in
+        a namespace the destination does not single out. The namespace then only matters
+        through visibility (kept in the key as the outbound answer): no DestinationRule for
+        the host in it (so both look the rule up in the same places), no exportTo naming it,
+        no workload-selector rule there, and no per-namespace certificates to check."""
+        if self.trust is not None or client.namespace in self._selector_namespaces(client.cluster):
+            return False
+        return client.namespace not in self._namespaces_apart(client.cluster, svc)[1]
 
     def _selector_namespaces(self, cluster: str) -> frozenset[str]:
         got = self._selector_ns.get(cluster)
@@ -132,18 +152,26 @@ class EdgeEngine:
             self._selector_ns[cluster] = got
         return got
 
-    @staticmethod
-    def sidecar_signature(client: Client) -> bytes | None:
+    def sidecar_signature(self, client: Client) -> bytes | None:
         """Sidecars with the same spec scope their clients the same way ("." is relative)."""
         side = client.sidecar_resource
-        return None if side is None else msgspec.json.encode(side.obj.spec)
+        if side is None:
+            return None
+        got = self._signatures.get(id(side))
+        if got is None:
+            got = self._signatures[id(side)] = msgspec.json.encode(side.obj.spec)
+        return got
 
     def _scope(self, cluster: str, client: Client) -> CompiledScope:
-        sig = self.sidecar_signature(client)
-        got = self._scopes.get((cluster, sig))
+        side = client.sidecar_resource
+        got = self._scope_of.get((cluster, id(side)))
         if got is None:
-            cfg = self.mesh.clusters[cluster].config
-            got = self._scopes[(cluster, sig)] = CompiledScope(client.sidecar_resource, cfg)
+            sig = self.sidecar_signature(client)
+            got = self._scopes.get((cluster, sig))
+            if got is None:
+                cfg = self.mesh.clusters[cluster].config
+                got = self._scopes[(cluster, sig)] = CompiledScope(side, cfg)
+            self._scope_of[(cluster, id(side))] = got
         return got
 
     def group_scope(self, cluster: str, group: ClientGroup) -> CompiledScope:
@@ -169,6 +197,9 @@ class EdgeEngine:
         rel_ns = (
             ns if ns is not None and ns in self._relevant_namespaces(client.cluster, svc) else None
         )
+        seen_as = rel_ns  # visibility is answered for the real namespace, kept in the key
+        if rel_ns == svc.namespace and self._own_namespace_alike(client, svc):
+            rel_ns = None
         labels: Any = None
         if rel_ns is not None and rel_ns in self._selector_namespaces(client.cluster):
             labels = tuple(sorted(client.labels.items()))
@@ -179,7 +210,7 @@ class EdgeEngine:
         ) if client.exclude_ranges or client.include_ranges is not None else False  # fmt: skip
         captured = client.sidecar and port.number not in client.exclude_ports and not bypass
         outbound = (
-            self._outbound_key(client, rel_ns, svc, port) if captured and ns is not None else None
+            self._outbound_key(client, seen_as, svc, port) if captured and ns is not None else None
         )
         extra = self.authz_relevance(client, svc, port) if self.authz_relevance else None
         if self.trust is not None and self.trust.has_workload_certs(client.cluster):
