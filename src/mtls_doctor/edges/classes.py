@@ -139,7 +139,7 @@ def super_groups(engine: EdgeEngine, cluster: str, svc: MeshService) -> list[Sup
         return cast(list[SuperGroup], cached)
     buckets: dict[tuple[object, ...], list[int]] = {}
     for i, g in enumerate(engine.groups(cluster)):
-        sidecar, excl_ports, excl_ranges, incl_ranges, _, labels = g.key
+        sidecar, excl_ports, excl_ranges, incl_ranges, _, labels, _, _ = g.key
         if not sidecar:
             buckets.setdefault(("no-sidecar",), []).append(i)
             continue
@@ -178,6 +178,15 @@ def _authz_split(
     return got
 
 
+def _reads_identity(engine: EdgeEngine, svc: MeshService, port: SvcPort) -> bool:
+    """Whether the authorization hook may tell this destination's clients apart by identity."""
+    hook = engine.authz_relevance
+    if hook is None:
+        return False
+    distinguishes = getattr(hook, "distinguishes", None)
+    return distinguishes is None or bool(distinguishes(svc, port))
+
+
 def classify(
     engine: EdgeEngine, cluster: str, svc: MeshService, port: SvcPort
 ) -> DestinationResult:
@@ -200,12 +209,20 @@ def classify(
         for c in engine.clients(cluster):
             slot(engine.outcome(c, svc, port)).explicit.append(c)
     else:
+        blind = split == frozenset() and not _reads_identity(engine, svc, port)
+        by_labels = engine._selector_namespaces(cluster)
         for sg in super_groups(engine, cluster, svc):
             groups = sg.groups
             inside = [ns for ns in relevant if ns in sg.sizes]
             for g in groups:
                 for ns in inside:
-                    for c in g.by_namespace.get(ns, ()):
+                    cs = g.by_namespace.get(ns, ())
+                    if cs and blind and ns not in by_labels:
+                        # a base group's clients of one namespace differ only in labels
+                        # and identity, which nothing here reads: one key for them all
+                        slot(engine.outcome(cs[0], svc, port)).explicit.extend(cs)
+                        continue
+                    for c in cs:
                         slot(engine.outcome(c, svc, port)).explicit.append(c)
             if len(inside) == len(sg.sizes):
                 continue

@@ -367,7 +367,7 @@ class EdgeEngine:
             labels = tuple(sorted(c.labels.items())) if c.namespace in sel_ns else None
             key = (
                 c.sidecar, c.exclude_ports, c.exclude_ranges, c.include_ranges,
-                self.sidecar_signature(c), labels,
+                self.sidecar_signature(c), labels, c.network, c.sends_tls,
             )  # fmt: skip
             buckets[key][c.namespace or ""].append(c)
         groups = [
