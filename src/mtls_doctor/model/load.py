@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import gc
+import mmap
+import os
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,7 @@ from mtls_doctor.model.objects import (
     fast_decode,
 )
 from mtls_doctor.model.refs import Origin, ResourceRef
-from mtls_doctor.sources.documents import read_bytes, read_file
+from mtls_doctor.sources.documents import Buffer, read_bytes, read_file
 from mtls_doctor.sources.paths import InputFile, expand
 from mtls_doctor.sources.problems import InputProblem
 
@@ -67,8 +70,9 @@ def load_mesh(
             if f.cluster not in clusters:
                 clusters.append(f.cluster)
             for obj in _read_one(f, problems, unknown, side_files, raw_of.get(id(f))):
-                ns = "" if obj.kind in CLUSTER_SCOPED else obj.namespace or "default"
-                store[(obj.cluster, obj.kind, ns, obj.name)] = obj
+                kind, meta = obj.kind, obj.meta
+                ns = "" if kind in CLUSTER_SCOPED else meta.namespace or "default"
+                store[(obj.cluster, kind, ns, meta.name)] = obj
         indexes = _index(clusters, store, unknown, problems, mesh_config_file)
     finally:
         # What was read lives as long as the run: move it out of the collector's way.
@@ -101,13 +105,11 @@ def _index(
         override = _read_mesh_config_file(mesh_config_file, problems)
     by_cluster: dict[str, list[Loaded[Any]]] = {c: [] for c in clusters or ["default"]}
     for (cluster, kind, ns, _), obj in store.items():
-        if kind not in CLUSTER_SCOPED and not obj.namespace:
+        if not obj.meta.namespace and kind not in CLUSTER_SCOPED:
             by_cluster[cluster].append(_with_default_namespace(obj, ns))
         else:
             by_cluster[cluster].append(obj)
-    return {
-        name: ClusterIndex(name, objs, override, problems) for name, objs in by_cluster.items()
-    }
+    return {name: ClusterIndex(name, objs, override, problems) for name, objs in by_cluster.items()}
 
 
 def _with_default_namespace(obj: Loaded[Any], ns: str) -> Loaded[Any]:
@@ -123,15 +125,20 @@ def _read_one(
     side_files: list[InputFile],
     data: bytes | None = None,
 ) -> list[Loaded[Any]]:
+    mapped = _map(f) if data is None else None
+    if mapped is not None:
+        with mapped:
+            fast = _fast(f, mapped)
+        if fast is not None:
+            return fast
     try:
         raw = read_bytes(f) if data is None else data
     except OSError as exc:
         problems.append(InputProblem(Origin(f.display), f"cannot read: {exc.strerror}"))
         return []
-    if len(raw) >= FAST_PATH_MIN_BYTES and raw.lstrip()[:1] == b"{":
-        fast = fast_decode(f.cluster, f.display, raw)
-        if fast is not None:
-            return fast
+    fast = _fast(f, raw) if mapped is None else None  # a mapped file has had its try
+    if fast is not None:
+        return fast
     result = read_file(f, raw)
     problems.extend(result.problems)
     if result.envoy_dump and data is None:
@@ -147,6 +154,29 @@ def _read_one(
         if loaded is not None:
             out.append(loaded)
     return out
+
+
+def _map(f: InputFile) -> mmap.mmap | None:
+    """A read-only mapping of a file big enough for the fast road: decoded in place, never
+    copied. None for stdin, small files and whatever cannot be mapped (they are read)."""
+    if f.path == "-":
+        return None
+    try:
+        with Path(f.path).open("rb") as fh:
+            if os.fstat(fh.fileno()).st_size < FAST_PATH_MIN_BYTES:
+                return None
+            return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        return None  # reading it says what is wrong
+
+
+_JSON_OBJECT = re.compile(rb"\s*\{")
+
+
+def _fast(f: InputFile, raw: Buffer) -> list[Loaded[Any]] | None:
+    if len(raw) < FAST_PATH_MIN_BYTES or not _JSON_OBJECT.match(raw):
+        return None
+    return fast_decode(f.cluster, f.display, raw)
 
 
 def _read_mesh_config_file(path: str, problems: list[InputProblem]) -> MeshConfigSource | None:

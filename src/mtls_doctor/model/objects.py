@@ -15,7 +15,7 @@ import msgspec
 
 from mtls_doctor.model import istio, kube
 from mtls_doctor.model.refs import Origin
-from mtls_doctor.sources.documents import RawObject, json_item_lines
+from mtls_doctor.sources.documents import Buffer, RawObject, json_item_lines
 from mtls_doctor.sources.problems import InputProblem
 
 T = TypeVar("T")
@@ -23,6 +23,7 @@ T = TypeVar("T")
 KINDS: dict[str, type[msgspec.Struct]] = {
     str(cls.__struct_config__.tag): cls for cls in (*kube.KUBE_KINDS, *istio.ISTIO_KINDS)
 }
+KIND_OF: dict[type, str] = {cls: kind for kind, cls in KINDS.items()}
 
 # Kinds that appear in dumps and manifests but decide nothing here: read silently.
 IGNORED_KINDS = frozenset(
@@ -62,7 +63,10 @@ class Loaded(msgspec.Struct, Generic[T], frozen=True):
 
     @property
     def kind(self) -> str:
-        return str(type(self.obj).__struct_config__.tag)  # type: ignore[attr-defined]
+        kind = KIND_OF.get(type(self.obj))
+        if kind is None:
+            return str(type(self.obj).__struct_config__.tag)  # type: ignore[attr-defined]
+        return kind
 
     @property
     def namespace(self) -> str:
@@ -91,8 +95,10 @@ def _sanitize(raw: RawObject, problems: list[InputProblem]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for k, v in node.items():
             key = str(k)
-            if key in _STRING_MAP_KEYS and isinstance(v, dict) and all(
-                not isinstance(x, (dict, list)) for x in v.values()
+            if (
+                key in _STRING_MAP_KEYS
+                and isinstance(v, dict)
+                and all(not isinstance(x, (dict, list)) for x in v.values())
             ):
                 fixed: dict[str, Any] = {}
                 for lk, lv in v.items():
@@ -165,17 +171,16 @@ class _FastList(msgspec.Struct):
 _FAST_DECODER = msgspec.json.Decoder(_FastList)
 
 
-def fast_decode(cluster: str, display: str, raw: bytes) -> list[Loaded[Any]] | None:
+def fast_decode(cluster: str, display: str, raw: Buffer) -> list[Loaded[Any]] | None:
     """Decode a JSON List of known kinds in one pass; None if it does not fit that shape."""
     try:
         doc = _FAST_DECODER.decode(raw)
     except (msgspec.ValidationError, msgspec.DecodeError):
         return None
-    lines = json_item_lines(raw, len(doc.items))
-    out: list[Loaded[Any]] = []
-    for i, obj in enumerate(doc.items):
-        origin = Origin(display, lines[i]) if lines else Origin(f"{display}#items[{i}]")
-        if not obj.metadata.name:
-            return None  # let the careful road report it
-        out.append(Loaded(cluster, origin, obj))
-    return out
+    items = doc.items
+    if not all(obj.metadata.name for obj in items):
+        return None  # let the careful road report it
+    lines = json_item_lines(raw, len(items))
+    if lines is None:
+        return [Loaded(cluster, Origin(f"{display}#items[{i}]"), o) for i, o in enumerate(items)]
+    return [Loaded(cluster, Origin(display, n), o) for n, o in zip(lines, items, strict=True)]

@@ -7,11 +7,12 @@ broken item costs only itself. YAML is read with PyYAML's C loader (YAML 1.1, li
 
 from __future__ import annotations
 
+import mmap
 import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import msgspec
 import yaml
@@ -260,8 +261,11 @@ def _json_line(raw: bytes, byte_offset: int) -> int:
 
 _JSON_FIRST_ITEM = re.compile(rb'"items"\s*:\s*\[\s*?\n( +)\{')
 
+# What the JSON readers take: file bytes, or a read-only mapping of a big file (no copy).
+Buffer: TypeAlias = bytes | mmap.mmap
 
-def json_item_lines(raw: bytes, count: int) -> list[int] | None:
+
+def json_item_lines(raw: Buffer, count: int) -> list[int] | None:
     """1-based lines where the items of a pretty-printed JSON List start (kubectl's layout:
     every item opens with `{` alone on a line at one indentation). None for other layouts."""
     m = _JSON_FIRST_ITEM.search(raw)
@@ -274,13 +278,19 @@ def json_item_lines(raw: bytes, count: int) -> list[int] | None:
     if len(positions) != count:
         return None
     lines: list[int] = []
-    line = raw.count(b"\n", 0, start) + 1
-    last = start
+    line = 1
+    last = 0
     for pos in positions:
-        line += raw.count(b"\n", last, pos)
+        line += _newlines(raw, last, pos)
         last = pos
         lines.append(line)
     return lines
+
+
+def _newlines(raw: Buffer, start: int, end: int) -> int:
+    if isinstance(raw, bytes):
+        return raw.count(b"\n", start, end)
+    return raw[start:end].count(b"\n")  # a mapping has no count(): one item's copy at a time
 
 
 def _read_json(f: InputFile, text: str, raw: bytes) -> ReadResult:
