@@ -81,7 +81,7 @@ class ClusterIndex:
         self.services: list[Loaded[kube.Service]] = by_kind.get("Service", [])
         self.services_by_ns: dict[str, list[Loaded[kube.Service]]] = defaultdict(list)
         for s in self.services:
-            self.services_by_ns[s.namespace].append(s)
+            self.services_by_ns[s.obj.metadata.namespace].append(s)
         self.service_entries: list[Loaded[istio.ServiceEntry]] = by_kind.get("ServiceEntry", [])
         self.workload_entries: list[Loaded[istio.WorkloadEntry]] = by_kind.get("WorkloadEntry", [])
         self.authorization_policies: list[Loaded[istio.AuthorizationPolicy]] = by_kind.get(
@@ -175,8 +175,9 @@ class Mesh:
         self.by_ip: dict[str, list[tuple[ClusterIndex, Workload]]] = defaultdict(list)
         for c in clusters.values():
             for w in c.workloads:
-                for ip in w.ips:
-                    self.by_ip[ip].append((c, w))
+                for p in w.pods:
+                    if p.ip:
+                        self.by_ip[p.ip].append((c, w))
 
     @property
     def multi_cluster(self) -> bool:

@@ -43,7 +43,6 @@ class Workload(msgspec.Struct, frozen=True):
     from_template: bool  # no pod was in the input; the template stands for them
     gateway: bool = False  # an Istio gateway (proxy in router mode), not a sidecar
 
-
     @property
     def key(self) -> str:
         return f"{self.namespace}/{self.name}"
@@ -87,9 +86,7 @@ def is_gateway(labels: dict[str, str], spec: kube.PodSpec) -> bool:
     """An Istio gateway: its proxy runs as a router; PeerAuthentication does not govern it."""
     if GATEWAY_NAME_LABEL in labels or labels.get("istio") in GATEWAY_LABELS["istio"]:
         return True
-    return any(
-        c.name == PROXY_CONTAINER and "router" in c.args for c in spec.containers
-    )
+    return any(c.name == PROXY_CONTAINER and "router" in c.args for c in spec.containers)
 
 
 def pod_has_sidecar(pod: kube.Pod) -> bool | None:
@@ -159,44 +156,54 @@ def _service_account(spec: kube.PodSpec) -> str:
 def build_workloads(pods: list[Loaded[kube.Pod]], controllers: list[Loaded[Any]]) -> list[Workload]:
     """Workloads of one cluster, in a stable order (namespace, name)."""
     owners: dict[str, dict[tuple[str, str], kube.Meta]] = defaultdict(dict)
+    controller_by_key: dict[tuple[str, str, str], Loaded[Any]] = {}
     for c in controllers:
-        owners[c.namespace][(c.kind, c.name)] = c.meta
+        meta, kind = c.meta, c.kind
+        owners[meta.namespace][(kind, meta.name)] = meta
+        controller_by_key[(meta.namespace, kind, meta.name)] = c
     # Pods of one owner that differ in what decides mTLS (a sidecar, the tlsMode label) are
     # kept apart: mid-rollout, one StatefulSet can have pods with and without a sidecar.
-    by_owner: dict[tuple[str, str, str, bool | None, str | None], list[Loaded[kube.Pod]]] = (
-        defaultdict(list)
-    )
+    # Each group: its first pod, and every member as a PodInstance.
+    by_owner: dict[
+        tuple[str, str, str, bool | None, str | None],
+        tuple[Loaded[kube.Pod], list[PodInstance]],
+    ] = {}
+    no_owners: dict[tuple[str, str], kube.Meta] = {}
     for p in pods:
-        ns = p.namespace
-        ref = _controller_ref(p.obj.metadata.owner_references)
-        kind, name = _controller_of(ref, p.obj, owners.get(ns, {}))
-        mode = p.obj.metadata.labels.get("security.istio.io/tlsMode")
-        by_owner[(ns, kind, name, pod_has_sidecar(p.obj), mode)].append(p)
+        pod = p.obj
+        meta = pod.metadata
+        ns = meta.namespace
+        ref = _controller_ref(meta.owner_references)
+        kind, name = _controller_of(ref, pod, owners.get(ns, no_owners))
+        sidecar = pod_has_sidecar(pod)
+        instance = PodInstance(meta.name, _pod_ip(pod), p.origin, sidecar)
+        group_key = (ns, kind, name, sidecar, meta.labels.get("security.istio.io/tlsMode"))
+        group = by_owner.get(group_key)
+        if group is None:
+            by_owner[group_key] = (p, [instance])
+        else:
+            group[1].append(instance)
 
     result: dict[tuple[str, str, str], Workload] = {}
     variants: list[Workload] = []
-    controller_by_key = {(c.namespace, c.kind, c.name): c for c in controllers}
-    for (ns, kind, name, _, _), members in by_owner.items():
-        first = members[0]
+    for (ns, kind, name, _, _), (first, instances) in by_owner.items():
         ctrl = controller_by_key.get((ns, kind, name))
         spec = first.obj.spec
-        instances = tuple(
-            PodInstance(m.name, _pod_ip(m.obj), m.origin, pod_has_sidecar(m.obj)) for m in members
-        )
+        labels = first.obj.metadata.labels
         w = Workload(
             cluster=first.cluster,
             namespace=ns,
             name=name,
             kind=kind,
-            labels=dict(first.obj.metadata.labels),
+            labels=dict(labels),
             annotations=dict(first.obj.metadata.annotations),
             service_account=_service_account(spec),
             host_network=spec.host_network,
             containers=tuple(c for c in spec.containers if c.name != PROXY_CONTAINER),
-            pods=instances,
+            pods=tuple(instances),
             origin=ctrl.origin if ctrl is not None else first.origin,
             from_template=False,
-            gateway=is_gateway(first.obj.metadata.labels, spec),
+            gateway=is_gateway(labels, spec),
         )
         if (ns, kind, name) in result:
             variants.append(w)
