@@ -209,6 +209,9 @@ class EdgeEngine:
             for v in svc.vips
         ) if client.exclude_ranges or client.include_ranges is not None else False  # fmt: skip
         captured = client.sidecar and port.number not in client.exclude_ports and not bypass
+        if not captured and self.trust is None:
+            # the app's own bytes: no DestinationRule or visibility is read for them
+            rel_ns, labels = None, None
         outbound = (
             self._outbound_key(client, seen_as, svc, port) if captured and ns is not None else None
         )
