@@ -6,13 +6,16 @@ from __future__ import annotations
 import importlib.util
 import json
 import mmap
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from mtls_doctor.model import load
+from mtls_doctor.sources import item_lines
 from mtls_doctor.sources.documents import json_item_lines
+from mtls_doctor.sources.item_lines import ItemLines
 from mtls_doctor.sources.paths import InputFile
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -140,3 +143,58 @@ def test_a_big_dump_the_fast_road_refuses_is_read_carefully(
         (f"{path}:{_reference_lines(path.read_text(), 8)[5]}", "kind Widget"),
         (f"{path}:{_reference_lines(path.read_text(), 8)[6]}", "Service x/s:"),
     }
+
+
+def _kubectl_list(tmp_path: Path) -> bytes:
+    text = json.dumps({"apiVersion": "v1", "items": ITEMS * 50, "kind": "List"}, indent=4)
+    return text.encode()
+
+
+def test_a_forked_child_finds_the_same_item_lines(tmp_path: Path) -> None:
+    raw = _kubectl_list(tmp_path)
+    want = json_item_lines(raw, len(ITEMS) * 50)
+    assert want is not None
+    with ItemLines(raw) as lines:
+        assert lines.get(len(ITEMS) * 50) == want
+    with ItemLines(raw) as lines:
+        assert lines.get(len(ITEMS) * 50 - 1) is None
+
+
+def test_without_fork_or_with_a_failing_child_the_lines_are_found_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = _kubectl_list(tmp_path)
+    want = json_item_lines(raw, len(ITEMS) * 50)
+    parent = os.getpid()
+    real = item_lines.json_list_lines
+
+    def fails_in_child(buf: Any) -> Any:
+        if os.getpid() != parent:
+            raise RuntimeError("child")
+        return real(buf)
+
+    with monkeypatch.context() as m:
+        m.setattr(item_lines, "json_list_lines", fails_in_child)
+        with ItemLines(raw) as lines:
+            assert lines.get(len(ITEMS) * 50) == want
+    with monkeypatch.context() as m:
+        m.delattr(os, "fork")
+        with ItemLines(raw) as lines:
+            assert lines.get(len(ITEMS) * 50) == want
+
+
+def test_an_unwanted_child_is_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pids: list[int] = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        pid = real_fork()
+        pids.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    with ItemLines(_kubectl_list(tmp_path)):
+        pass  # the fast road refused the file: nobody asks for the lines
+    assert len(pids) == 1 and pids[0] > 0
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pids[0], os.WNOHANG)  # gone and reaped

@@ -15,7 +15,8 @@ import msgspec
 
 from mtls_doctor.model import istio, kube
 from mtls_doctor.model.refs import Origin
-from mtls_doctor.sources.documents import Buffer, RawObject, json_item_lines
+from mtls_doctor.sources.documents import Buffer, RawObject
+from mtls_doctor.sources.item_lines import ItemLines
 from mtls_doctor.sources.problems import InputProblem
 
 T = TypeVar("T")
@@ -173,14 +174,15 @@ _FAST_DECODER = msgspec.json.Decoder(_FastList)
 
 def fast_decode(cluster: str, display: str, raw: Buffer) -> list[Loaded[Any]] | None:
     """Decode a JSON List of known kinds in one pass; None if it does not fit that shape."""
-    try:
-        doc = _FAST_DECODER.decode(raw)
-    except (msgspec.ValidationError, msgspec.DecodeError):
-        return None
-    items = doc.items
-    if not all(obj.metadata.name for obj in items):
-        return None  # let the careful road report it
-    lines = json_item_lines(raw, len(items))
+    with ItemLines(raw) as item_lines:  # found on the other core while this one decodes
+        try:
+            doc = _FAST_DECODER.decode(raw)
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            return None
+        items = doc.items
+        if not all(obj.metadata.name for obj in items):
+            return None  # let the careful road report it
+        lines = item_lines.get(len(items))
     if lines is None:
         return [Loaded(cluster, Origin(f"{display}#items[{i}]"), o) for i, o in enumerate(items)]
     return [Loaded(cluster, Origin(display, n), o) for n, o in zip(lines, items, strict=True)]

@@ -266,6 +266,12 @@ Buffer: TypeAlias = bytes | mmap.mmap
 
 
 def json_item_lines(raw: Buffer, count: int) -> list[int] | None:
+    """1-based lines where the `count` items of a pretty-printed JSON List start, or None."""
+    lines = json_list_lines(raw)
+    return lines if lines is not None and len(lines) == count else None
+
+
+def json_list_lines(raw: Buffer) -> list[int] | None:
     """1-based lines where the items of a pretty-printed JSON List start (kubectl's layout:
     every item opens with `{` alone on a line at one indentation). None for other layouts."""
     m = _JSON_FIRST_ITEM.search(raw)
@@ -275,8 +281,6 @@ def json_item_lines(raw: Buffer, count: int) -> list[int] | None:
     start = m.end() - 1  # the first item's "{"
     pattern = re.compile(b"\n" + indent + b"\\{\r?\n")
     positions = [start] + [x.start() + 1 for x in pattern.finditer(raw, start)]
-    if len(positions) != count:
-        return None
     lines: list[int] = []
     line = 1
     last = 0
