@@ -18,6 +18,7 @@ from mtls_doctor.edges.client_tls import Client
 from mtls_doctor.edges.engine import OTHER_NS, ClientGroup, EdgeEngine
 from mtls_doctor.edges.records import Edge, Outcome
 from mtls_doctor.edges.registry import MeshService, SvcPort
+from mtls_doctor.semantics.scope import CompiledScope
 
 
 class Member(msgspec.Struct, frozen=True):
@@ -125,37 +126,123 @@ def _super(groups: list[ClientGroup]) -> SuperGroup:
     return SuperGroup(tuple(groups), sizes, sum(g.total for g in groups), groups[0].sidecar)
 
 
+class _Plan(msgspec.Struct, frozen=True):
+    """A cluster's base groups, sorted once for `super_groups`: per group, its fixed bucket
+    (no sidecar, or a unit of its own), or for the others their scope, its answer for a
+    namespace it does not name, and the namespaces it names (whose answer may differ)."""
+
+    fixed: tuple[tuple[object, ...] | None, ...]  # None: bucketed by visibility
+    scopes: tuple[CompiledScope | None, ...]
+    unnamed: tuple[bool, ...]  # visible in a namespace the scope does not name
+    named: dict[str, tuple[int, ...]]  # namespace -> groups whose scope names it
+
+
+def _plan(engine: EdgeEngine, cluster: str) -> _Plan:
+    got = engine._supers.get(("plan", cluster))
+    if got is not None:
+        return cast(_Plan, got)
+    fixed: list[tuple[object, ...] | None] = []
+    scopes: list[CompiledScope | None] = []
+    unnamed: list[bool] = []
+    named: dict[str, list[int]] = {}
+    for i, g in enumerate(engine.groups(cluster)):
+        sidecar, excl_ports, excl_ranges, incl_ranges, _, labels, _, _ = g.key
+        scope = engine.group_scope(cluster, g) if sidecar else None
+        if scope is None:
+            fixed.append(("no-sidecar",))
+        elif excl_ports or excl_ranges or incl_ranges is not None or labels or scope.specific:
+            fixed.append(("single", i))
+        else:
+            fixed.append(None)
+            for ns in scope.namespaces:
+                named.setdefault(ns, []).append(i)
+        scopes.append(scope)
+        unnamed.append(scope is not None and scope.sees(OTHER_NS, _UNNAMED, "", 0))
+    plan = _Plan(
+        tuple(fixed), tuple(scopes), tuple(unnamed), {k: tuple(v) for k, v in named.items()}
+    )
+    engine._supers[("plan", cluster)] = plan
+    return plan
+
+
+_UNNAMED = "\0unnamed"  # a service namespace no Sidecar names
+
+
+def _sees(scope: CompiledScope | None, svc: MeshService) -> bool:
+    return scope is None or scope.sees(OTHER_NS, svc.namespace, svc.hostname, 0)
+
+
+def _mode(scope: CompiledScope | None) -> str:
+    return scope.mode if scope is not None else ""
+
+
 def super_groups(engine: EdgeEngine, cluster: str, svc: MeshService) -> list[SuperGroup]:
     """The units destinations in `svc`'s namespace evaluate once each.
 
     Groups whose answer cannot depend on the namespace alone (port exclusions, IP ranges,
     workload-selector DestinationRule labels, host- or port-specific Sidecar egress entries)
-    stay units of their own. The others are bucketed by what the namespace's destinations look
-    like to them; namespaces that bucket alike share the same units."""
+    stay units of their own. The others are bucketed by whether they see the namespace's
+    services and, if not, their outbound policy; namespaces that bucket alike share units."""
     exported = engine.exported_to_others(cluster, svc)
     key = (cluster, svc.namespace, exported)
     cached = engine._supers.get(key)
     if cached is not None:
         return cast(list[SuperGroup], cached)
+    plan = _plan(engine, cluster)
+    flipped = {
+        i: exported and _sees(plan.scopes[i], svc) for i in plan.named.get(svc.namespace, ())
+    }
     buckets: dict[tuple[object, ...], list[int]] = {}
-    for i, g in enumerate(engine.groups(cluster)):
-        sidecar, excl_ports, excl_ranges, incl_ranges, _, labels, _, _ = g.key
-        if not sidecar:
-            buckets.setdefault(("no-sidecar",), []).append(i)
-            continue
-        scope = engine.group_scope(cluster, g)
-        if excl_ports or excl_ranges or incl_ranges is not None or labels or scope.specific:
-            buckets[("single", i)] = [i]
-            continue
-        visible = exported and scope.sees(OTHER_NS, svc.namespace, svc.hostname, 0)
-        buckets.setdefault(("sidecar", visible, "" if visible else scope.mode), []).append(i)
-    shape = (cluster, tuple(tuple(v) for v in buckets.values()))
-    result = engine._supers.get(shape)
-    if result is None:
-        groups = engine.groups(cluster)
-        result = engine._supers[shape] = [_super([groups[i] for i in v]) for v in shape[1]]
+    for i, fixed in enumerate(plan.fixed):
+        bucket = fixed
+        if bucket is None:
+            visible = flipped[i] if i in flipped else exported and plan.unnamed[i]
+            bucket = ("sidecar", visible, "" if visible else _mode(plan.scopes[i]))
+        buckets.setdefault(bucket, []).append(i)
+    result = [_super_of(engine, cluster, b, tuple(v)) for b, v in buckets.items()]
     engine._supers[key] = result
-    return cast(list[SuperGroup], result)
+    return result
+
+
+def _super_of(
+    engine: EdgeEngine, cluster: str, bucket: tuple[object, ...], members: tuple[int, ...]
+) -> SuperGroup:
+    """The super-group of these base groups, built once. Most namespaces' buckets differ from
+    the previous one of the same kind by a group or two (a Sidecar naming the namespace), so a
+    new one is derived from it rather than summed over every group again."""
+    got = engine._supers.get(("built", cluster, members))
+    if got is not None:
+        return cast(SuperGroup, got)
+    groups = engine.groups(cluster)
+    like = cast(
+        tuple[tuple[int, ...], SuperGroup] | None, engine._supers.get(("like", cluster, bucket))
+    )
+    sg: SuperGroup | None = None
+    if like is not None:
+        now, before = set(members), set(like[0])
+        added, removed = now - before, before - now
+        if len(added) + len(removed) <= 8:
+            sizes = dict(like[1].sizes)
+            total = like[1].total
+            for i in added:
+                total += groups[i].total
+                for ns, n in groups[i].sizes.items():
+                    sizes[ns] = sizes.get(ns, 0) + n
+            for i in removed:
+                total -= groups[i].total
+                for ns, n in groups[i].sizes.items():
+                    left = sizes[ns] - n
+                    if left:
+                        sizes[ns] = left
+                    else:
+                        del sizes[ns]
+            picked = tuple(groups[i] for i in members)
+            sg = SuperGroup(picked, sizes, total, picked[0].sidecar)
+    if sg is None:
+        sg = _super([groups[i] for i in members])
+    engine._supers[("built", cluster, members)] = sg
+    engine._supers[("like", cluster, bucket)] = (members, sg)
+    return sg
 
 
 def _authz_split(
