@@ -106,6 +106,7 @@ class Registry:
         self.index: ClusterIndex = mesh.clusters[view]
         self.td = self.index.config.trust_domain
         self._endpoints: dict[tuple[str, str, int], tuple[Endpoint, ...]] = {}
+        self._service_accounts: dict[tuple[str, str], tuple[str, ...]] = {}
 
     @cached_property
     def services(self) -> tuple[MeshService, ...]:
@@ -367,6 +368,13 @@ class Registry:
     def service_accounts(self, svc: MeshService) -> tuple[str, ...]:
         """The service's SAN list before alias expansion (§4.1): endpoint identities of every
         port plus the declared ones."""
+        key = (svc.hostname, svc.namespace)
+        got = self._service_accounts.get(key)
+        if got is None:
+            got = self._service_accounts[key] = self._collect_service_accounts(svc)
+        return got
+
+    def _collect_service_accounts(self, svc: MeshService) -> tuple[str, ...]:
         ids: dict[str, None] = {}
         for p in svc.ports:
             for ep in self.endpoints(svc, p):

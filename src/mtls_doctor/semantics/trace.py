@@ -17,6 +17,4 @@ class Step(msgspec.Struct, frozen=True):
 
 def selects(selector: dict[str, str] | None, labels: dict[str, str]) -> bool:
     """A `matchLabels` selector matches when it is a subset of the labels (empty matches all)."""
-    if not selector:
-        return True
-    return all(labels.get(k) == v for k, v in selector.items())
+    return not selector or selector.items() <= labels.items()
