@@ -46,6 +46,7 @@ class SuperGroup(msgspec.Struct, frozen=True):
     sizes: dict[str, int]
     total: int
     sidecar: bool
+    positions: frozenset[int]  # the groups' positions in EdgeEngine.groups(cluster)
 
 
 class OutcomeClass(msgspec.Struct, frozen=True):
@@ -123,25 +124,34 @@ def _super(groups: list[ClientGroup]) -> SuperGroup:
     for g in groups:
         for ns, n in g.sizes.items():
             sizes[ns] = sizes.get(ns, 0) + n
-    return SuperGroup(tuple(groups), sizes, sum(g.total for g in groups), groups[0].sidecar)
+    return SuperGroup(
+        tuple(groups),
+        sizes,
+        sum(g.total for g in groups),
+        groups[0].sidecar,
+        frozenset(g.position for g in groups),
+    )
 
 
 class _Plan(msgspec.Struct, frozen=True):
-    """A cluster's base groups, sorted once for `super_groups`: per group, its fixed bucket
-    (no sidecar, or a unit of its own), or for the others their scope, its answer for a
-    namespace it does not name, and the namespaces it names (whose answer may differ)."""
+    """A cluster's base groups, sorted once for `super_groups`: per group, its bucket when it
+    sees a namespace's services and when it does not (the same for groups without a sidecar
+    and groups that are units of their own), whether it sees a namespace its Sidecar does
+    not name, and which groups name each namespace (their answer may differ there)."""
 
-    fixed: tuple[tuple[object, ...] | None, ...]  # None: bucketed by visibility
+    seen: tuple[tuple[object, ...], ...]
+    unseen: tuple[tuple[object, ...], ...]
     scopes: tuple[CompiledScope | None, ...]
-    unnamed: tuple[bool, ...]  # visible in a namespace the scope does not name
-    named: dict[str, tuple[int, ...]]  # namespace -> groups whose scope names it
+    unnamed: tuple[bool, ...]
+    named: dict[str, tuple[int, ...]]
 
 
 def _plan(engine: EdgeEngine, cluster: str) -> _Plan:
     got = engine._supers.get(("plan", cluster))
     if got is not None:
         return cast(_Plan, got)
-    fixed: list[tuple[object, ...] | None] = []
+    seen: list[tuple[object, ...]] = []
+    unseen: list[tuple[object, ...]] = []
     scopes: list[CompiledScope | None] = []
     unnamed: list[bool] = []
     named: dict[str, list[int]] = {}
@@ -149,31 +159,30 @@ def _plan(engine: EdgeEngine, cluster: str) -> _Plan:
         sidecar, excl_ports, excl_ranges, incl_ranges, _, labels, _, _ = g.key
         scope = engine.group_scope(cluster, g) if sidecar else None
         if scope is None:
-            fixed.append(("no-sidecar",))
+            seen.append(("no-sidecar",))
+            unseen.append(seen[-1])
         elif excl_ports or excl_ranges or incl_ranges is not None or labels or scope.specific:
-            fixed.append(("single", i))
+            seen.append(("single", i))
+            unseen.append(seen[-1])
         else:
-            fixed.append(None)
+            seen.append(("sidecar", True, ""))
+            unseen.append(("sidecar", False, scope.mode))
             for ns in scope.namespaces:
                 named.setdefault(ns, []).append(i)
         scopes.append(scope)
         unnamed.append(scope is not None and scope.sees(OTHER_NS, _UNNAMED, "", 0))
     plan = _Plan(
-        tuple(fixed), tuple(scopes), tuple(unnamed), {k: tuple(v) for k, v in named.items()}
+        tuple(seen),
+        tuple(unseen),
+        tuple(scopes),
+        tuple(unnamed),
+        {k: tuple(v) for k, v in named.items()},
     )
     engine._supers[("plan", cluster)] = plan
     return plan
 
 
 _UNNAMED = "\0unnamed"  # a service namespace no Sidecar names
-
-
-def _sees(scope: CompiledScope | None, svc: MeshService) -> bool:
-    return scope is None or scope.sees(OTHER_NS, svc.namespace, svc.hostname, 0)
-
-
-def _mode(scope: CompiledScope | None) -> str:
-    return scope.mode if scope is not None else ""
 
 
 def super_groups(engine: EdgeEngine, cluster: str, svc: MeshService) -> list[SuperGroup]:
@@ -189,17 +198,23 @@ def super_groups(engine: EdgeEngine, cluster: str, svc: MeshService) -> list[Sup
     if cached is not None:
         return cast(list[SuperGroup], cached)
     plan = _plan(engine, cluster)
-    flipped = {
-        i: exported and _sees(plan.scopes[i], svc) for i in plan.named.get(svc.namespace, ())
-    }
-    buckets: dict[tuple[object, ...], list[int]] = {}
-    for i, fixed in enumerate(plan.fixed):
-        bucket = fixed
-        if bucket is None:
-            visible = flipped[i] if i in flipped else exported and plan.unnamed[i]
-            bucket = ("sidecar", visible, "" if visible else _mode(plan.scopes[i]))
-        buckets.setdefault(bucket, []).append(i)
-    result = [_super_of(engine, cluster, b, tuple(v)) for b, v in buckets.items()]
+    flipped: dict[int, bool] = {}
+    for i in plan.named.get(svc.namespace, ()):
+        scope = plan.scopes[i]
+        flipped[i] = exported and (
+            scope is None or scope.sees(OTHER_NS, svc.namespace, svc.hostname, 0)
+        )
+    common = ("unnamed", cluster, exported)  # every namespace no Sidecar names buckets alike
+    result = None if flipped else cast(list[SuperGroup] | None, engine._supers.get(common))
+    if result is None:
+        buckets: dict[tuple[object, ...], list[int]] = {}
+        for i, unnamed in enumerate(plan.unnamed):
+            sees = flipped.get(i, exported and unnamed)
+            bucket = plan.seen[i] if sees else plan.unseen[i]
+            buckets.setdefault(bucket, []).append(i)
+        result = [_super_of(engine, cluster, b, tuple(v)) for b, v in buckets.items()]
+        if not flipped:
+            engine._supers[common] = result
     engine._supers[key] = result
     return result
 
@@ -237,7 +252,7 @@ def _super_of(
                     else:
                         del sizes[ns]
             picked = tuple(groups[i] for i in members)
-            sg = SuperGroup(picked, sizes, total, picked[0].sidecar)
+            sg = SuperGroup(picked, sizes, total, picked[0].sidecar, frozenset(members))
     if sg is None:
         sg = _super([groups[i] for i in members])
     engine._supers[("built", cluster, members)] = sg
@@ -298,10 +313,11 @@ def classify(
     else:
         blind = split == frozenset() and not _reads_identity(engine, svc, port)
         by_labels = engine._selector_namespaces(cluster)
+        every = engine.groups(cluster)
         for sg in super_groups(engine, cluster, svc):
-            groups = sg.groups
             inside = [ns for ns in relevant if ns in sg.sizes]
-            for g in groups:
+            near = sorted({p for ns in inside for p in engine.groups_in(cluster, ns)})
+            for g in (every[p] for p in near if p in sg.positions):
                 for ns in inside:
                     cs = g.by_namespace.get(ns, ())
                     if cs and blind and ns not in by_labels:
@@ -314,7 +330,7 @@ def classify(
             if len(inside) == len(sg.sizes):
                 continue
             rep = next(
-                cs[0] for g in groups for ns, cs in g.by_namespace.items() if ns not in relevant
+                cs[0] for g in sg.groups for ns, cs in g.by_namespace.items() if ns not in relevant
             )
             slot(engine.outcome(rep, svc, port)).members.append(Member(sg, frozenset(inside)))
     classes = [

@@ -42,6 +42,7 @@ class ClientGroup(msgspec.Struct, frozen=True):
     sizes: dict[str, int]
     total: int
     sidecar: bool
+    position: int = 0  # in EdgeEngine.groups(cluster)
 
 
 class EdgeEngine:
@@ -66,6 +67,7 @@ class EdgeEngine:
         self._relevant_ns: dict[tuple[str, str, str], tuple[frozenset[str], frozenset[str]]] = {}
         self._selector_ns: dict[str, frozenset[str]] = {}
         self._groups: dict[str, list[ClientGroup]] = {}
+        self._groups_in: dict[str, dict[str, tuple[int, ...]]] = {}
         self._scopes: dict[tuple[str, bytes | None], CompiledScope] = {}
         # by Sidecar object: every object lives as long as the engine, so ids stay unique
         self._signatures: dict[int, bytes] = {}
@@ -380,11 +382,23 @@ class EdgeEngine:
                 {ns: len(v) for ns, v in by_ns.items()},
                 sum(len(v) for v in by_ns.values()),
                 bool(k[0]),
+                i,
             )
-            for k, by_ns in buckets.items()
+            for i, (k, by_ns) in enumerate(buckets.items())
         ]
         self._groups[cluster] = groups
         return groups
+
+    def groups_in(self, cluster: str, namespace: str) -> tuple[int, ...]:
+        """Positions of the base groups with clients in `namespace`."""
+        index = self._groups_in.get(cluster)
+        if index is None:
+            found: dict[str, list[int]] = defaultdict(list)
+            for g in self.groups(cluster):
+                for ns in g.by_namespace:
+                    found[ns].append(g.position)
+            index = self._groups_in[cluster] = {ns: tuple(v) for ns, v in found.items()}
+        return index.get(namespace, ())
 
 
 REWRITE_ANNOTATION = "sidecar.istio.io/rewriteAppHTTPProbers"
