@@ -43,7 +43,7 @@ def test_fast_and_careful_roads_agree(tmp_path: Path, monkeypatch: pytest.Monkey
 
     def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
         got = real(*args, **kwargs)
-        calls.append(0 if got is None else len(got))
+        calls.append(0 if got is None else len(got.objects))
         return got
 
     monkeypatch.setattr(load, "fast_decode", spy)

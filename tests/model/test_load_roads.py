@@ -109,7 +109,7 @@ def test_mapped_in_memory_and_careful_roads_agree(
 
     def spy(*args: Any) -> Any:
         got = real(*args)
-        decoded.append(-1 if got is None else len(got))
+        decoded.append(-1 if got is None else len(got.objects))
         return got
 
     monkeypatch.setattr(load, "fast_decode", spy)

@@ -1,15 +1,16 @@
 """From raw mappings (or raw JSON bytes) to typed objects, each with cluster and origin.
 
 Two roads lead here. Small inputs and YAML go through `sources.documents` and are converted one
-object at a time, so a wrong type costs only that object. A large `kubectl get -o json` List
-whose kinds are all known is decoded in one pass straight into typed structs (the fast road);
-if that fails for any reason the file takes the careful road.
+object at a time, so a wrong type costs only that object. A large `kubectl get -o json` List is
+decoded straight into typed structs (the fast road): in one pass when every kind in it is read
+or ignored, else item by item with the kinds nobody knows counted as the careful road counts
+them. If that fails for any reason the file takes the careful road.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, Union
 
 import msgspec
 
@@ -158,31 +159,108 @@ def _display_name(raw: RawObject) -> str:
     return f"{ns}/{raw.name}" if ns else raw.name or "(unnamed)"
 
 
-class _FastList(msgspec.Struct):
-    items: list[
-        kube.Pod | kube.Deployment | kube.StatefulSet | kube.DaemonSet | kube.ReplicaSet
-        | kube.Job | kube.CronJob | kube.Service | kube.Namespace | kube.ServiceAccount
-        | kube.ConfigMap | kube.Secret | kube.MutatingWebhookConfiguration
-        | kube.ValidatingWebhookConfiguration | istio.PeerAuthentication
-        | istio.DestinationRule | istio.ServiceEntry | istio.WorkloadEntry | istio.Sidecar
-        | istio.AuthorizationPolicy
-    ]  # fmt: skip
+class FastRead(msgspec.Struct, frozen=True):
+    """What the fast road made of one file: the objects of the kinds read, and for each kind
+    neither read nor ignored, how many objects it had and where the first one was."""
+
+    objects: list[Loaded[Any]]
+    unknown: dict[str, tuple[int, Origin]]
 
 
-_FAST_DECODER = msgspec.json.Decoder(_FastList)
+def _skipped(kind: str) -> Any:
+    """A struct with no fields for an ignored kind: the decoder skips its body in C."""
+    return msgspec.defstruct(f"_Skipped{kind}", [], tag=kind, tag_field="kind", frozen=True)
 
 
-def fast_decode(cluster: str, display: str, raw: Buffer) -> list[Loaded[Any]] | None:
-    """Decode a JSON List of known kinds in one pass; None if it does not fit that shape."""
+# Every kind read, and every kind ignored (decoded to nothing): one tagged union over both.
+_ITEM: Any = Union[(*KINDS.values(), *(_skipped(k) for k in sorted(IGNORED_KINDS)))]
+_FAST_DECODER: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
+    msgspec.defstruct("_FastList", [("items", list[_ITEM])])
+)
+_ITEM_DECODER: msgspec.json.Decoder[Any] = msgspec.json.Decoder(_ITEM)
+
+
+class _RawList(msgspec.Struct):
+    items: list[msgspec.Raw]
+
+
+class _Kind(msgspec.Struct):
+    kind: str = ""
+
+
+_RAW_DECODER = msgspec.json.Decoder(_RawList)
+_KIND_DECODER = msgspec.json.Decoder(_Kind)
+_NOT_JSON = (msgspec.ValidationError, msgspec.DecodeError)
+
+
+def fast_decode(cluster: str, display: str, raw: Buffer) -> FastRead | None:
+    """Decode a big JSON List straight into typed objects: in one pass when every kind in it
+    is read or ignored, else item by item. None when it does not fit that shape: a known kind
+    with a wrong type, an object without name or kind, broken JSON (the careful road says)."""
     with ItemLines(raw) as item_lines:  # found on the other core while this one decodes
-        try:
-            doc = _FAST_DECODER.decode(raw)
-        except (msgspec.ValidationError, msgspec.DecodeError):
+        entries = _decode_at_once(raw)
+        if entries is None:
+            entries = _decode_each(raw)
+        if entries is None or not all(map(_named, entries)):
             return None
-        items = doc.items
-        if not all(obj.metadata.name for obj in items):
-            return None  # let the careful road report it
-        lines = item_lines.get(len(items))
+        lines = item_lines.get(len(entries))
+    return _assemble(cluster, display, entries, lines)
+
+
+def _decode_at_once(raw: Buffer) -> list[Any] | None:
+    """Every item typed in one pass, or None if one of them is of a kind nobody knows."""
+    try:
+        items: list[Any] = _FAST_DECODER.decode(raw).items
+    except _NOT_JSON:
+        return None
+    return items
+
+
+def _decode_each(raw: Buffer) -> list[Any] | None:
+    """Every item typed on its own; an item of a kind neither read nor ignored is its kind."""
+    try:
+        items = _RAW_DECODER.decode(raw).items  # views into `raw`: gone when this returns
+    except _NOT_JSON:
+        return None
+    entries: list[Any] = []
+    for item in items:
+        entry = _decode_item(item)
+        if entry is None:
+            return None
+        entries.append(entry)
+    return entries
+
+
+def _decode_item(item: msgspec.Raw) -> Any:
+    try:
+        return _ITEM_DECODER.decode(item)
+    except _NOT_JSON:
+        pass
+    try:
+        kind = _KIND_DECODER.decode(item).kind
+    except _NOT_JSON:
+        return None  # not an object, or a kind that is not a string
+    if not kind or kind == "List" or kind in KINDS:
+        return None  # no kind, a nested List, or a known kind that does not fit its type
+    return kind
+
+
+def _named(entry: Any) -> bool:
+    return type(entry) not in KIND_OF or bool(entry.metadata.name)
+
+
+def _assemble(cluster: str, display: str, entries: list[Any], lines: list[int] | None) -> FastRead:
+    """Objects of the kinds read with their origins; the kinds nobody knows counted."""
     if lines is None:
-        return [Loaded(cluster, Origin(f"{display}#items[{i}]"), o) for i, o in enumerate(items)]
-    return [Loaded(cluster, Origin(display, n), o) for n, o in zip(lines, items, strict=True)]
+        origins = [Origin(f"{display}#items[{i}]") for i in range(len(entries))]
+    else:
+        origins = [Origin(display, n) for n in lines]
+    objects: list[Loaded[Any]] = []
+    unknown: dict[str, tuple[int, Origin]] = {}
+    for origin, entry in zip(origins, entries, strict=True):
+        if isinstance(entry, str):
+            count, first = unknown.get(entry, (0, origin))
+            unknown[entry] = (count + 1, first)
+        elif type(entry) in KIND_OF:
+            objects.append(Loaded(cluster, origin, entry))
+    return FastRead(objects, unknown)
