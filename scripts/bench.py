@@ -1,12 +1,16 @@
 """Whole-mesh benchmark: generate realistic `kubectl get -A -o json` dumps, then measure.
 
     python scripts/bench.py [--pods 10000 50000] [--out bench-out] [--keep]
+                            [--other-kinds] [--repeat N] [--load-only]
 
 For each size it writes one JSON List (Namespaces, Deployments, ReplicaSets, Pods with
 injected sidecars, Services, ServiceAccounts and a policy mix of PeerAuthentications,
-DestinationRules and Sidecars), then runs, each in a fresh process so peak memory is its own:
+DestinationRules and Sidecars; with --other-kinds also Endpoints, EndpointSlices, Events,
+VirtualServices and a custom resource kind), then runs, each in a fresh process so peak memory
+is its own:
 
-  decode   msgspec typed decode of the file (the baseline the issue compares against)
+  decode   the fast road's typed decodes of the file (the baseline the issue compares against)
+  load     `load_mesh([path])` alone: read + model (--repeat times)
   analyze  mtls-doctor end to end: read + model + every edge class + checks
 
 and prints times, peak RSS, the number of evaluations actually made, and the number of
@@ -413,8 +417,148 @@ def _pod(
     }
 
 
-def generate(pods: int, path: Path, seed: int = 7) -> dict[str, int]:
+class _Backends:
+    """The pods behind one Service, for the Endpoints, EndpointSlices and Events around it."""
+
+    def __init__(self, ns: str, app: str, ports: list[dict[str, Any]]) -> None:
+        self.ns, self.app, self.ports = ns, app, ports
+        self.pods: list[tuple[str, str, str]] = []  # (name, ip, node)
+
+
+def _target(ns: str, pod: str) -> dict[str, Any]:
+    return {"kind": "Pod", "name": pod, "namespace": ns, "uid": f"{random.getrandbits(128):032x}"}
+
+
+def _endpoints(b: _Backends) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Endpoints",
+        "metadata": {
+            "name": b.app,
+            "namespace": b.ns,
+            "labels": {"app": b.app},
+            "annotations": {
+                "endpoints.kubernetes.io/last-change-trigger-time": "2026-11-01T10:00:06Z"
+            },
+        },
+        "subsets": [
+            {
+                "addresses": [
+                    {"ip": ip, "nodeName": node, "targetRef": _target(b.ns, pod)}
+                    for pod, ip, node in b.pods
+                ],
+                "ports": [
+                    {"name": p["name"], "port": p["targetPort"], "protocol": "TCP"} for p in b.ports
+                ],
+            }
+        ],
+    }
+
+
+def _endpoint_slice(b: _Backends) -> dict[str, Any]:
+    return {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {
+            "name": f"{b.app}-{random.getrandbits(20):05x}",
+            "namespace": b.ns,
+            "labels": {
+                "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
+                "kubernetes.io/service-name": b.app,
+            },
+            "ownerReferences": [
+                {"apiVersion": "v1", "kind": "Service", "name": b.app, "controller": True}
+            ],
+        },
+        "addressType": "IPv4",
+        "endpoints": [
+            {
+                "addresses": [ip],
+                "conditions": {"ready": True, "serving": True, "terminating": False},
+                "nodeName": node,
+                "targetRef": _target(b.ns, pod),
+            }
+            for pod, ip, node in b.pods
+        ],
+        "ports": [{"name": p["name"], "port": p["targetPort"], "protocol": "TCP"} for p in b.ports],
+    }
+
+
+def _event(b: _Backends, pod: str, reason: str, message: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": f"{pod}.{random.getrandbits(64):016x}", "namespace": b.ns},
+        "involvedObject": {"kind": "Pod", "name": pod, "namespace": b.ns, "fieldPath": ""},
+        "reason": reason,
+        "message": message,
+        "source": {"component": "kubelet"},
+        "type": "Warning" if reason == "Unhealthy" else "Normal",
+        "count": random.randint(1, 40),
+        "firstTimestamp": "2026-11-01T10:00:00Z",
+        "lastTimestamp": "2026-11-01T10:20:00Z",
+    }
+
+
+def _virtual_service(b: _Backends) -> dict[str, Any]:
+    return {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "VirtualService",
+        "metadata": {"name": b.app, "namespace": b.ns},
+        "spec": {
+            "hosts": [b.app],
+            "http": [{"route": [{"destination": {"host": b.app}}], "timeout": "5s"}],
+        },
+    }
+
+
+def _scaled_object(b: _Backends) -> dict[str, Any]:
+    """A custom resource of a kind mtls-doctor knows nothing about (KEDA's)."""
+    return {
+        "apiVersion": "keda.sh/v1alpha1",
+        "kind": "ScaledObject",
+        "metadata": {"name": b.app, "namespace": b.ns},
+        "spec": {
+            "scaleTargetRef": {"name": b.app},
+            "minReplicaCount": 2,
+            "triggers": [{"type": "cpu", "metadata": {"value": "70"}}],
+        },
+    }
+
+
+def other_kinds(services: list[_Backends]) -> list[dict[str, Any]]:
+    """What else `kubectl get -A -o json` of several resource types holds, grouped by kind as
+    kubectl writes it: one Endpoints and one EndpointSlice per Service, an Event for every
+    pod and a readiness warning for one pod in ten, a VirtualService for one Service in four
+    and a custom resource (a kind nobody reads) for one Service in eight."""
+    events = [
+        _event(b, pod, "Started", "Started container istio-proxy")
+        for b in services
+        for pod, *_ in b.pods
+    ]
+    events += [
+        _event(b, pod, "Unhealthy", "Readiness probe failed: HTTP probe failed with 503")
+        for b in services
+        for pod, *_ in b.pods[:1]
+        if random.random() < 0.4
+    ]
+    return (
+        [_endpoints(b) for b in services]
+        + [_endpoint_slice(b) for b in services]
+        + events
+        + [_virtual_service(b) for b in services[::4]]
+        + [_scaled_object(b) for b in services[::8]]
+    )
+
+
+def generate(
+    pods: int, path: Path, seed: int = 7, *, with_other_kinds: bool = False
+) -> dict[str, int]:
+    """A `kubectl get -A -o json` List of `pods` pods and the mesh around them; with
+    `with_other_kinds`, also the Endpoints, EndpointSlices, Events and custom resources a
+    dump of every resource type holds. Returns the shape of what was written."""
     random.seed(seed)
+    services: list[_Backends] = []
     workloads = int(pods / PODS_PER_WORKLOAD)
     namespaces = max(1, workloads // WORKLOADS_PER_NS)
     items: list[dict[str, Any]] = [
@@ -519,17 +663,21 @@ def generate(pods: int, path: Path, seed: int = 7) -> dict[str, int]:
                     },
                 }
             )
+            ports = [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}]
+            if w % 2 == 0:
+                ports.append({"name": "grpc", "port": 9090, "targetPort": 9090, "protocol": "TCP"})
+            backends = _Backends(ns, app, ports)
+            services.append(backends)
             count = 4 if (n * WORKLOADS_PER_NS + w) % 5 else 3
             for _i in range(count):
                 if made_pods >= pods:
                     break
                 ip += 1
                 addr = f"10.{(ip >> 16) & 255}.{(ip >> 8) & 255}.{ip & 255}"
-                items.append(_pod(ns, app, rs_hash, made_pods, injected_ns, addr, sa))
+                pod = _pod(ns, app, rs_hash, made_pods, injected_ns, addr, sa)
+                items.append(pod)
+                backends.pods.append((pod["metadata"]["name"], addr, pod["spec"]["nodeName"]))
                 made_pods += 1
-            ports = [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}]
-            if w % 2 == 0:
-                ports.append({"name": "grpc", "port": 9090, "targetPort": 9090, "protocol": "TCP"})
             service_ports += len(ports)
             items.append(
                 {
@@ -573,6 +721,9 @@ def generate(pods: int, path: Path, seed: int = 7) -> dict[str, int]:
                         },
                     }
                 )
+    read = len(items)
+    if with_other_kinds:
+        items.extend(other_kinds(services))
     doc = {"apiVersion": "v1", "kind": "List", "items": items, "metadata": {"resourceVersion": ""}}
     path.write_bytes(msgspec.json.format(msgspec.json.encode(doc), indent=4))
     return {
@@ -580,7 +731,8 @@ def generate(pods: int, path: Path, seed: int = 7) -> dict[str, int]:
         "workloads": workloads,
         "namespaces": namespaces + 1,
         "service_ports": service_ports,
-        "objects": len(items),
+        "objects": read,  # of kinds mtls-doctor reads
+        "other_objects": len(items) - read,
     }
 
 
@@ -593,15 +745,42 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _timed(decode: Any, raw: bytes) -> float | None:
+    """Seconds `decode(raw)` took, or None when it refused the dump."""
+    t0 = time.perf_counter()
+    ok = decode(raw) is not None
+    return time.perf_counter() - t0 if ok else None
+
+
 def run_decode(path: str) -> dict[str, Any]:
-    from mtls_doctor.model.objects import _FAST_DECODER
+    """The fast road's decodes alone: one pass over a tagged union of the kinds read and
+    ignored (refused when a kind nobody knows is in the dump), item by item, and the whole
+    fast road as a load takes it (the one pass, if refused the item-by-item one, lines)."""
+    from mtls_doctor.model import objects
 
     raw = Path(path).read_bytes()
     gc.disable()
+    return {
+        "decode_s": _timed(objects._decode_at_once, raw),
+        "item_by_item_s": _timed(objects._decode_each, raw),
+        "fast_road_s": _timed(lambda b: objects.fast_decode("default", path, b), raw),
+        "peak_mb": _peak_mb(),
+    }
+
+
+def run_load(path: str) -> dict[str, Any]:
+    """`load_mesh([path])` alone: the read + model phase, with nothing imported late."""
+    from mtls_doctor.model.load import load_mesh
+
     t0 = time.perf_counter()
-    doc = _FAST_DECODER.decode(raw)
+    loaded = load_mesh([path])
     dt = time.perf_counter() - t0
-    return {"decode_s": dt, "items": len(doc.items), "peak_mb": _peak_mb()}
+    return {
+        "load_s": dt,
+        "objects": loaded.objects,
+        "problems": len(loaded.problems),
+        "peak_mb": _peak_mb(),
+    }
 
 
 def run_analyze(path: str) -> dict[str, Any]:
@@ -655,49 +834,84 @@ def main() -> None:
     ap.add_argument("--pods", type=int, nargs="+", default=[10_000, 50_000])
     ap.add_argument("--out", default="bench-out")
     ap.add_argument("--keep", action="store_true", help="keep the generated dumps")
+    ap.add_argument(
+        "--other-kinds",
+        action="store_true",
+        help="add the Endpoints, EndpointSlices, Events, VirtualServices and custom resources "
+        "of a dump of every resource type (kinds mtls-doctor does not read)",
+    )
+    ap.add_argument("--repeat", type=int, default=1, help="load_mesh runs, each in a new process")
+    ap.add_argument("--load-only", action="store_true", help="skip the end-to-end analysis")
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         mode, path = args.child
-        print(json.dumps(run_decode(path) if mode == "decode" else run_analyze(path)))
+        run = {"decode": run_decode, "load": run_load, "analyze": run_analyze}[mode]
+        print(json.dumps(run(path)))
         return
     out = Path(args.out)
     out.mkdir(exist_ok=True)
     for n in args.pods:
-        path = out / f"mesh-{n}.json"
+        path = out / f"mesh-{n}{'-other' if args.other_kinds else ''}.json"
         t0 = time.perf_counter()
-        shape = generate(n, path)
+        shape = generate(n, path, with_other_kinds=args.other_kinds)
         gen_s = time.perf_counter() - t0
         size_mb = path.stat().st_size / 1e6
+        print(
+            f"\n== {n} pods: {size_mb:,.0f} MB JSON, {shape['objects']:,} objects read "
+            f"+ {shape['other_objects']:,} of other kinds (generated in {gen_s:.1f} s)"
+        )
         dec = _child("decode", str(path))
-        ana = _child("analyze", str(path))
-        ratio = ana["total_s"] / dec["decode_s"]
-        print(
-            f"\n== {n} pods: {size_mb:,.0f} MB JSON, {shape['objects']:,} objects "
-            f"(generated in {gen_s:.1f} s)"
-        )
-        print(
-            f"  typed decode (baseline)   {dec['decode_s']:6.2f} s   peak {dec['peak_mb']:,.0f} MB"
-        )
-        print(
-            f"  analyze end to end        {ana['total_s']:6.2f} s   peak {ana['peak_mb']:,.0f} MB"
-            f"   = {ratio:.2f} x decode"
-        )
-        print(f"    read + model            {ana['load_s']:6.2f} s")
-        print(f"    edge classes            {ana['evaluate_s']:6.2f} s")
-        print(f"    checks                  {ana['checks_s']:6.2f} s")
-        print(
-            f"  client workloads {ana['client_workloads']:,} x destination ports "
-            f"{ana['destination_ports']:,} = {ana['edges']:,} edges"
-        )
-        print(
-            f"  evaluations made          {ana['evaluations']:,} "
-            f"({ana['edges'] / max(ana['evaluations'], 1):,.0f} edges per evaluation)"
-        )
-        print(f"  findings {ana['findings']:,}; input problems {ana['problems']}")
-        print("  verdicts: " + ", ".join(f"{k} {v:,}" for k, v in sorted(ana["verdicts"].items())))
+        _print_decode(dec)
+        _print_loads([_child("load", str(path)) for _ in range(args.repeat)])
+        if not args.load_only:
+            _print_analyze(_child("analyze", str(path)), dec)
         if not args.keep:
             path.unlink()
+
+
+def _seconds(value: float | None) -> str:
+    return "  refused" if value is None else f"{value:7.2f} s"
+
+
+def _print_decode(dec: dict[str, Any]) -> None:
+    peak = f"   peak {dec['peak_mb']:,.0f} MB"
+    print(f"  typed decode, one pass     {_seconds(dec['decode_s'])}{peak}")
+    print(f"  typed decode, item by item {_seconds(dec['item_by_item_s'])}")
+    print(f"  fast road (+ item lines)   {_seconds(dec['fast_road_s'])}")
+
+
+def _print_loads(loads: list[dict[str, Any]]) -> None:
+    times = sorted(x["load_s"] for x in loads)
+    spread = f"{times[0]:.2f}" + (f"-{times[-1]:.2f}" if len(times) > 1 else "")
+    last = loads[-1]
+    print(
+        f"  load_mesh alone           {spread} s over {len(times)} run(s)   "
+        f"peak {last['peak_mb']:,.0f} MB; {last['objects']:,} objects, "
+        f"{last['problems']} input problem(s)"
+    )
+
+
+def _print_analyze(ana: dict[str, Any], dec: dict[str, Any]) -> None:
+    base = dec["decode_s"] or dec["item_by_item_s"]
+    ratio = f"   = {ana['total_s'] / base:.2f} x decode" if base else ""
+    print(
+        f"  analyze end to end        {ana['total_s']:6.2f} s   peak {ana['peak_mb']:,.0f} MB"
+        f"{ratio}"
+    )
+    print(f"    read + model            {ana['load_s']:6.2f} s")
+    print(f"    edge classes            {ana['evaluate_s']:6.2f} s")
+    print(f"    checks                  {ana['checks_s']:6.2f} s")
+    print(
+        f"  client workloads {ana['client_workloads']:,} x destination ports "
+        f"{ana['destination_ports']:,} = {ana['edges']:,} edges"
+    )
+    print(
+        f"  evaluations made          {ana['evaluations']:,} "
+        f"({ana['edges'] / max(ana['evaluations'], 1):,.0f} edges per evaluation)"
+    )
+    print(f"  findings {ana['findings']:,}; input problems {ana['problems']}")
+    print("  verdicts: " + ", ".join(f"{k} {v:,}" for k, v in sorted(ana["verdicts"].items())))
 
 
 if __name__ == "__main__":
