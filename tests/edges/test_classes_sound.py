@@ -6,7 +6,6 @@ port-level PeerAuthentication, namespaces without injection)."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ import pytest
 from mtls_doctor.analysis import Analysis, analyze
 from mtls_doctor.edges.engine import EdgeEngine
 from mtls_doctor.model.load import load_mesh
+from tests.generated import generate_mesh
 from tests.scenarios.runner import Case, cases_in, run_case
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -45,17 +45,9 @@ def test_every_client_of_a_class_gets_its_own_answer(case: Case) -> None:
     assert _differences(run_case(case)) == []
 
 
-def _bench_module():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("bench", ROOT / "scripts" / "bench.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_generated_mesh_classes_are_sound(tmp_path: Path) -> None:
     dump = tmp_path / "mesh.json"
-    _bench_module().generate(400, dump)
+    generate_mesh(400, dump)
     a = analyze(load_mesh([str(dump)]))
     assert a.engine.evaluations < sum(r.client_count for r in a.results)  # classes were shared
     assert _differences(a) == []

@@ -3,23 +3,14 @@ edges and the same origins as the careful object-by-object road."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
 from mtls_doctor.analysis import analyze
 from mtls_doctor.model import load
+from tests.generated import generate_mesh
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-
-
-def _bench_module():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("bench", ROOT / "scripts" / "bench.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _summary(path: Path) -> tuple[set[tuple[str, str, str, str | None]], list[str]]:
@@ -36,7 +27,7 @@ def _summary(path: Path) -> tuple[set[tuple[str, str, str, str | None]], list[st
 
 def test_fast_and_careful_roads_agree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     dump = tmp_path / "mesh.json"
-    shape = _bench_module().generate(300, dump)
+    shape = generate_mesh(300, dump)
     assert dump.stat().st_size >= load.FAST_PATH_MIN_BYTES
     calls: list[int] = []
     real = load.fast_decode
