@@ -12,7 +12,6 @@ from mtls_doctor.model import load
 from tests.generated import generate_mesh
 
 
-
 def _summary(path: Path) -> tuple[set[tuple[str, str, str, str | None]], list[str]]:
     a = analyze(load.load_mesh([str(path)]))
     edges = {
