@@ -4,7 +4,6 @@ objects, origins and problems, down to the warning that counts each unknown kind
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -14,16 +13,7 @@ import pytest
 
 from mtls_doctor.model import load, objects
 from mtls_doctor.model.refs import Origin
-
-ROOT = Path(__file__).resolve().parent.parent.parent
-
-
-def _bench() -> Any:
-    spec = importlib.util.spec_from_file_location("bench", ROOT / "scripts" / "bench.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from tests.generated import generate_mesh
 
 
 def _meta(name: str, ns: str = "team-0001") -> dict[str, Any]:
@@ -66,7 +56,7 @@ def _dump(tmp_path: Path, extra: list[tuple[int, dict[str, Any]]]) -> tuple[Path
     """The bench's mesh of 300 pods with each of `extra` put in at its index (in the final
     list), written in kubectl's layout; and how many objects of the kinds read it holds."""
     path = tmp_path / "mesh.json"
-    shape = _bench().generate(300, path)
+    shape = generate_mesh(300, path)
     doc = json.loads(path.read_text())
     for index, item in sorted(extra, key=lambda x: x[0]):
         doc["items"].insert(index, item)
@@ -189,7 +179,7 @@ def test_a_bad_object_among_unknown_kinds_sends_the_file_the_careful_way(
 
 def test_without_item_lines_unknown_kinds_are_named_by_index(tmp_path: Path) -> None:
     path = tmp_path / "mesh.json"
-    _bench().generate(300, path)
+    generate_mesh(300, path)
     doc = json.loads(path.read_text())
     doc["items"][5:5] = [_widget("a"), ENDPOINTS, _widget("b")]
     raw = json.dumps(doc).encode()  # one line: no layout to find items by
