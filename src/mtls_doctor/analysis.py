@@ -113,7 +113,11 @@ def proxy_findings(engine: EdgeEngine, side: SideInputs) -> list[Finding]:
         if c is None or proxy.namespace is None or proxy.pod is None:
             continue
         w = next(
-            (w for w in c.workloads_by_ns.get(proxy.namespace, ()) if any(p.name == proxy.pod for p in w.pods)),  # noqa: E501
+            (
+                w
+                for w in c.workloads_by_ns.get(proxy.namespace, ())
+                if any(p.name == proxy.pod for p in w.pods)
+            ),
             None,
         )
         if w is None:

@@ -550,11 +550,29 @@ def test_namespace_classes_agree_with_per_client_evaluation(tmp_path: Path) -> N
     _bench_generate(400, dump)
     policies = tmp_path / "policies.yaml"
     policies.write_text(
-        ap("only-2", "{selector: {matchLabels: {app: svc-01}}, action: ALLOW, rules: [{from: [{source: {namespaces: [team-0002]}}, {source: {principals: ['cluster.local/ns/team-0003/sa/svc-01']}}]}]}", "team-0001")
-        + ap("deny-outsiders", "{action: DENY, rules: [{from: [{source: {notNamespaces: [team-0001, team-0002]}}]}]}", "team-0002")
-        + ap("no-default-sa", "{selector: {matchLabels: {app: svc-05}}, action: DENY, rules: [{from: [{source: {principals: ['*/sa/default']}}]}]}", "istio-system")
-        + ap("paths", "{action: ALLOW, rules: [{to: [{operation: {paths: [/api/*]}}]}]}", "team-0004")
-        + ap("ips", "{action: ALLOW, rules: [{from: [{source: {ipBlocks: [10.0.0.0/8]}}]}]}", "team-0006")
+        ap(
+            "only-2",
+            "{selector: {matchLabels: {app: svc-01}}, action: ALLOW, rules: [{from: [{source: {namespaces: [team-0002]}}, {source: {principals: ['cluster.local/ns/team-0003/sa/svc-01']}}]}]}",
+            "team-0001",
+        )
+        + ap(
+            "deny-outsiders",
+            "{action: DENY, rules: [{from: [{source: {notNamespaces: [team-0001, team-0002]}}]}]}",
+            "team-0002",
+        )
+        + ap(
+            "no-default-sa",
+            "{selector: {matchLabels: {app: svc-05}}, action: DENY, rules: [{from: [{source: {principals: ['*/sa/default']}}]}]}",
+            "istio-system",
+        )
+        + ap(
+            "paths", "{action: ALLOW, rules: [{to: [{operation: {paths: [/api/*]}}]}]}", "team-0004"
+        )
+        + ap(
+            "ips",
+            "{action: ALLOW, rules: [{from: [{source: {ipBlocks: [10.0.0.0/8]}}]}]}",
+            "team-0006",
+        )
     )
     load = load_mesh([str(dump), str(policies)])
 

@@ -185,7 +185,9 @@ class EdgeEngine:
         cfg = self.mesh.clusters[cluster].config
         return exported_to(svc.namespace, svc.export_to, OTHER_NS, cfg).visible
 
-    def _outbound_key(self, client: Client, rel_ns: str | None, svc: MeshService, port: SvcPort) -> tuple[bool, str]:  # noqa: E501
+    def _outbound_key(
+        self, client: Client, rel_ns: str | None, svc: MeshService, port: SvcPort
+    ) -> tuple[bool, str]:
         """(visible, outbound mode) as the shared outcome needs it."""
         cfg = self.mesh.clusters[client.cluster].config
         ns = rel_ns if rel_ns is not None else OTHER_NS

@@ -13,7 +13,11 @@ def finding_json(f: Finding) -> dict[str, Any]:
     d: dict[str, Any] = {
         "code": f.code,
         "level": f.level,
-        "subject": {"kind": f.subject.kind, "namespace": f.subject.namespace, "name": f.subject.name},  # noqa: E501
+        "subject": {
+            "kind": f.subject.kind,
+            "namespace": f.subject.namespace,
+            "name": f.subject.name,
+        },
         "message": f.message,
         "fix": f.fix,
     }

@@ -159,9 +159,14 @@ def findings_list(findings: Sequence[Finding], limit: int = 40) -> RenderableTyp
         table.add_column("code", no_wrap=True)
         table.add_column("level", no_wrap=True)
         table.add_column("count", justify="right")
-        for (code, level), n in sorted(per_code.items(), key=lambda kv: (-LEVEL_RANK[kv[0][1]], -kv[1])):  # noqa: E501
+        for (code, level), n in sorted(
+            per_code.items(), key=lambda kv: (-LEVEL_RANK[kv[0][1]], -kv[1])
+        ):
             table.add_row(code, Text(level, style=LEVEL_STYLE[level]), str(n))
-        parts += [table, Text(f"the first {limit} (use -o json, or --select CODE, for all):", style="dim")]  # noqa: E501
+        parts += [
+            table,
+            Text(f"the first {limit} (use -o json, or --select CODE, for all):", style="dim"),
+        ]
     for f in findings[:limit]:
         head = Text()
         if f.origin is not None:

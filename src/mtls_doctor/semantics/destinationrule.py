@@ -160,7 +160,12 @@ class DRIndex:
         if not candidates:
             return None
         local_sel = any(r.namespace == client_ns and self._selector(r) for r in candidates)
-        key = (client_ns, tuple(sorted(client_labels.items())) if local_sel else None, hostname, service_ns)  # noqa: E501
+        key = (
+            client_ns,
+            tuple(sorted(client_labels.items())) if local_sel else None,
+            hostname,
+            service_ns,
+        )
         if key in self._lookups:
             return self._lookups[key]
         got = self._lookup(client_ns, client_labels, hostname, service_ns)

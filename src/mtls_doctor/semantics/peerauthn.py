@@ -42,7 +42,9 @@ def admission_error(pa: PeerAuthentication) -> str | None:
     spec = pa.spec
     has_selector = bool(spec.selector and spec.selector.match_labels)
     if spec.port_level_mtls and not has_selector:
-        return "portLevelMtls requires a selector (mesh/namespace policies cannot set port-level mTLS)"  # noqa: E501
+        return (
+            "portLevelMtls requires a selector (mesh/namespace policies cannot set port-level mTLS)"
+        )
     bad = [p for p in spec.port_level_mtls if not 1 <= p <= 65535]
     if bad:
         return f"portLevelMtls port {bad[0]} is outside 1..65535"

@@ -133,7 +133,9 @@ class CompiledScope:
         for p, ns_part, host_part, entry in self.specific:
             if p is not None and p != port:
                 continue
-            if ns_part not in ("*", service_ns) and not (ns_part == "." and client_ns == service_ns):  # noqa: E501
+            if ns_part not in ("*", service_ns) and not (
+                ns_part == "." and client_ns == service_ns
+            ):
                 continue
             if host_part == "*" or host_matches(host_part, hostname):
                 return entry
