@@ -193,7 +193,8 @@ def summary(
     top_fixes: int = 5,
 ) -> RenderableType:
     counts: Counter[str] = Counter()
-    groups: dict[tuple[str, str | None], list[str]] = defaultdict(list)
+    groups: dict[tuple[str, str | None], list[tuple[int, str]]] = defaultdict(list)
+    reach: dict[tuple[str, str | None], set[str]] = defaultdict(set)  # destination namespaces
     fixes: Counter[str] = Counter()
     for r in results:
         for cls in r.classes:
@@ -203,30 +204,42 @@ def summary(
                 names, n = cls.names(3)
                 shown = ", ".join(names) + (f" +{n - 3}" if n > 3 else "")
                 to = f"{r.to} ({r.cluster})" if multi else r.to
-                groups[(o.verdict, o.cause)].append(f"{shown} → {to}")
+                groups[(o.verdict, o.cause)].append((cls.count, f"{shown} → {to}"))
+                reach[(o.verdict, o.cause)].add(r.service.namespace)
                 if o.fix:
                     fixes[fill_client(o.fix, cls.first)] += cls.count
     for e in pseudo:
         counts[e.outcome.verdict] += 1
         if e.outcome.verdict != "mtls":
-            groups[(e.outcome.verdict, e.outcome.cause)].append(f"{e.from_} → {e.to}")
+            groups[(e.outcome.verdict, e.outcome.cause)].append((1, f"{e.from_} → {e.to}"))
             if e.outcome.fix:
                 fixes[e.outcome.fix] += 1
     total = sum(counts.values())
-    head = Text(f"{total} edges: ", style="bold")
+    head = Text(f"{total:,} edges: ", style="bold")
     for v in ("mtls", "plaintext", "tls", "fail", "denied", "unknown", "mixed"):
         if counts[v]:
-            head.append(f"{counts[v]} ", style="bold")
+            head.append(f"{counts[v]:,} ", style="bold")
             head.append(v, style=VERDICT_STYLE[v])
             head.append("  ")
     parts: list[RenderableType] = [head]
     order = {"fail": 0, "denied": 1, "mixed": 2, "unknown": 3, "plaintext": 4, "tls": 5}
-    for (verdict, cause), items in sorted(
+    for (verdict, cause), listed in sorted(
         groups.items(), key=lambda kv: (order.get(kv[0][0], 9), kv[0][1] or "")
     ):
-        body = Text("\n".join(f"  {i}" for i in items[:10]))
-        if len(items) > 10:
-            body.append(f"\n  … and {len(items) - 10} more", style="dim")
+        body = Text()
+        rows = listed
+        if len(rows) > 10:  # a big mesh: its scale first, then the rows with most edges
+            edges = sum(n for n, _ in rows)
+            spaces = len(reach[(verdict, cause)])
+            body.append(
+                f"  {edges:,} edges in {len(rows):,} rows, to services in {spaces:,} "
+                f"namespace{'s' if spaces != 1 else ''}; the 10 rows with most edges:\n",
+                style="dim",
+            )
+            rows = sorted(rows, key=lambda row: -row[0])
+        body.append("\n".join(f"  {text}" for _, text in rows[:10]))
+        if len(rows) > 10:
+            body.append(f"\n  … and {len(rows) - 10:,} more", style="dim")
         title = verdict_text(verdict, cause)
         parts += [Text(), title, body]
     if fixes:
