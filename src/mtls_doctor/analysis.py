@@ -76,25 +76,28 @@ def analyze(
     dests = [(c, s, p) for c in load.mesh.clusters for s, p in engine.destinations(c)]
     results: list[DestinationResult] = []
     gc_was_enabled = gc.isenabled()
-    gc.disable()  # outcomes and classes form no cycles; collections only slow this loop down
+    gc.disable()  # outcomes, classes and findings form no cycles: collections only slow down
     try:
         for i, (cluster, svc, port) in enumerate(dests):
             results.append(classify(engine, cluster, svc, port))
             if progress is not None and (i % 256 == 0 or i + 1 == len(dests)):
                 progress(i + 1, len(dests))
+        pseudo = [e for c in load.mesh.clusters for e in engine.pseudo_edges(c)]
+        t1 = time.perf_counter()
+        context = CheckContext(load.mesh, tuple(results), engine.servers, tuple(pseudo))
+        findings = run_checks(context)
+        findings.extend(cert_findings)
+        events: list[LinkedEvent] = []
+        if side is not None:
+            findings.extend(proxy_findings(engine, side))
+            findings.extend(log_findings(e for e in side.events))
+            events = link_events(side.events, results)
+        t2 = time.perf_counter()
     finally:
+        # What was built lives as long as the run: keep it out of later collections.
+        gc.freeze()
         if gc_was_enabled:
             gc.enable()
-    pseudo = [e for c in load.mesh.clusters for e in engine.pseudo_edges(c)]
-    t1 = time.perf_counter()
-    findings = run_checks(CheckContext(load.mesh, tuple(results), engine.servers, tuple(pseudo)))
-    findings.extend(cert_findings)
-    events: list[LinkedEvent] = []
-    if side is not None:
-        findings.extend(proxy_findings(engine, side))
-        findings.extend(log_findings(e for e in side.events))
-        events = link_events(side.events, results)
-    t2 = time.perf_counter()
     return Analysis(
         load, engine, results, pseudo, findings, Timings(load_seconds, t1 - t0, t2 - t1), events
     )
