@@ -8,12 +8,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import pytest
 
 from mtls_doctor.model import load, objects
 from mtls_doctor.model.refs import Origin
 from tests.generated import generate_mesh
+from tests.model.snapshots import snapshot
 
 
 def _meta(name: str, ns: str = "team-0001") -> dict[str, Any]:
@@ -71,22 +71,6 @@ def _item_lines(path: Path) -> list[int]:
     return [n for n, line in enumerate(lines, 1) if line == " " * 8 + "{"]
 
 
-def _snapshot(result: load.LoadResult) -> tuple[object, ...]:
-    objs = sorted(
-        (cluster, kind, str(o.origin), msgspec.json.encode(o.obj))
-        for cluster, c in result.mesh.clusters.items()
-        for kind, items in c.by_kind.items()
-        for o in items
-    )
-    workloads = [
-        (w.key, w.kind, str(w.origin), [(p.name, p.ip, str(p.origin)) for p in w.pods])
-        for c in result.mesh.clusters.values()
-        for w in c.workloads
-    ]
-    problems = [(str(p.origin), p.message, p.level) for p in result.problems]
-    return objs, workloads, problems, result.objects
-
-
 class _Roads:
     """Loads a file by the fast road and by the careful one, noting what the fast road did."""
 
@@ -109,10 +93,10 @@ class _Roads:
         monkeypatch.setattr(objects, "_decode_each", each_spy)
 
     def load(self, path: Path) -> tuple[tuple[object, ...], tuple[object, ...]]:
-        fast = _snapshot(load.load_mesh([str(path)]))
+        fast = snapshot(load.load_mesh([str(path)]))
         with self.monkeypatch.context() as m:
             m.setattr(load, "FAST_PATH_MIN_BYTES", 1 << 40)
-            careful = _snapshot(load.load_mesh([str(path)]))
+            careful = snapshot(load.load_mesh([str(path)]))
         return fast, careful
 
 

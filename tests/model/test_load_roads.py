@@ -17,6 +17,7 @@ from mtls_doctor.sources import item_lines
 from mtls_doctor.sources.documents import json_item_lines
 from mtls_doctor.sources.item_lines import ItemLines
 from mtls_doctor.sources.paths import InputFile
+from tests.model.snapshots import snapshot
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -70,31 +71,15 @@ def test_item_lines_of_other_layouts_are_unknown(tmp_path: Path) -> None:
     assert _mapped_lines(path, len(ITEMS)) is None
 
 
-def _snapshot(result: load.LoadResult) -> tuple[object, ...]:
-    objects = sorted(
-        (name, kind, o.namespace, o.name, str(o.origin))
-        for name, c in result.mesh.clusters.items()
-        for kind, objs in c.by_kind.items()
-        for o in objs
-    )
-    workloads = [
-        (w.key, w.kind, str(w.origin), [(p.name, p.ip, str(p.origin)) for p in w.pods])
-        for c in result.mesh.clusters.values()
-        for w in c.workloads
-    ]
-    problems = [(str(p.origin), p.message, p.level) for p in result.problems]
-    return objects, workloads, problems, result.objects
-
-
 def _three_roads(
     path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[tuple[object, ...], tuple[object, ...], tuple[object, ...]]:
-    mapped = _snapshot(load.load_mesh([str(path)]))
+    mapped = snapshot(load.load_mesh([str(path)]))
     shown = InputFile("default", str(path), str(path))
-    in_memory = _snapshot(load.load_mesh([], extra=[(shown, path.read_bytes())]))
+    in_memory = snapshot(load.load_mesh([], extra=[(shown, path.read_bytes())]))
     with monkeypatch.context() as m:
         m.setattr(load, "FAST_PATH_MIN_BYTES", 1 << 40)
-        careful = _snapshot(load.load_mesh([str(path)]))
+        careful = snapshot(load.load_mesh([str(path)]))
     return mapped, in_memory, careful
 
 
@@ -118,7 +103,7 @@ def test_mapped_in_memory_and_careful_roads_agree(
     assert mapped == in_memory == careful
     objects, workloads, problems, _ = mapped
     assert not problems and len(workloads) > 10
-    assert all(":" in origin for *_, origin in objects)  # every item has its line
+    assert all(":" in origin for _, _, origin, _ in objects)  # every item has its line
 
 
 def test_a_big_dump_the_fast_road_refuses_is_read_carefully(
