@@ -37,6 +37,12 @@ class Member(msgspec.Struct, frozen=True):
                 if ns not in self.excluded:
                     yield from cs
 
+    def clients_in(self, namespace: str) -> Iterator[Client]:
+        """The member's clients of one namespace, in the order `clients` gives them."""
+        if namespace not in self.excluded:
+            for g in self.groups.groups:
+                yield from g.by_namespace.get(namespace, ())
+
 
 class SuperGroup(msgspec.Struct, frozen=True):
     """Base groups that every destination of one namespace treats alike (same sidecar answer,
@@ -62,6 +68,25 @@ class OutcomeClass(msgspec.Struct, frozen=True):
         for m in self.members:
             out.extend(m.clients())
         return tuple(out)
+
+    def per_namespace(self) -> dict[str, int]:
+        """Clients per namespace ("" for pseudo-clients), read off the groups rather than
+        client by client: a class may stand for most of a big mesh."""
+        counts: dict[str, int] = {}
+        for c in self.explicit:
+            ns = c.namespace or ""
+            counts[ns] = counts.get(ns, 0) + 1
+        for m in self.members:
+            for ns, n in m.groups.sizes.items():
+                if ns not in m.excluded:
+                    counts[ns] = counts.get(ns, 0) + n
+        return counts
+
+    def clients_in(self, namespace: str) -> Iterator[Client]:
+        """The class's clients of one namespace, in the order `clients` gives them."""
+        yield from (c for c in self.explicit if (c.namespace or "") == namespace)
+        for m in self.members:
+            yield from m.clients_in(namespace)
 
     @property
     def first(self) -> Client:

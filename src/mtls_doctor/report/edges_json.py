@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
 
 from mtls_doctor.checks.finding import Finding
 from mtls_doctor.edges.classes import DestinationResult, OutcomeClass
-from mtls_doctor.edges.client_tls import Client
 from mtls_doctor.edges.records import Edge
 from mtls_doctor.report.findings_json import finding_json
 from mtls_doctor.sources.problems import InputProblem
@@ -79,12 +78,15 @@ def destination_dict(
     default = ordered[0][0] if ordered else None
     exceptions = []
     for (verdict, cause), classes in ordered[1:]:
+        per_ns: Counter[str] = Counter()
+        for cls in classes:
+            per_ns.update(cls.per_namespace())
         names: list[str] = []
-        for ns, n in sorted(_per_namespace(classes).items()):
+        for ns, n in sorted(per_ns.items()):
             if ns and n == namespace_sizes.get(ns) and n > 1:
                 names.append(f"{ns}/*")
             else:
-                names.extend(c.name for c in _clients_in(classes, ns))
+                names.extend(c.name for cls in classes for c in cls.clients_in(ns))
         exceptions.append({"from": names, "verdict": verdict, "cause": cause})
     counts: Counter[str] = Counter()
     for cls in result.classes:
@@ -96,31 +98,6 @@ def destination_dict(
     d["exceptions"] = exceptions
     d["counts"] = dict(counts)
     return d
-
-
-def _per_namespace(classes: list[OutcomeClass]) -> dict[str, int]:
-    """Clients per namespace in these classes, read off the groups (not client by client:
-    a class may stand for most of a big mesh)."""
-    counts: dict[str, int] = {}
-    for cls in classes:
-        for c in cls.explicit:
-            ns = c.namespace or ""
-            counts[ns] = counts.get(ns, 0) + 1
-        for m in cls.members:
-            for ns, n in m.groups.sizes.items():
-                if ns not in m.excluded:
-                    counts[ns] = counts.get(ns, 0) + n
-    return counts
-
-
-def _clients_in(classes: list[OutcomeClass], ns: str) -> Iterator[Client]:
-    """The classes' clients in one namespace, in the order `OutcomeClass.clients` gives."""
-    for cls in classes:
-        yield from (c for c in cls.explicit if (c.namespace or "") == ns)
-        for m in cls.members:
-            if ns not in m.excluded:
-                for g in m.groups.groups:
-                    yield from g.by_namespace.get(ns, ())
 
 
 def render(
