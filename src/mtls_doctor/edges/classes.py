@@ -171,10 +171,30 @@ class _Plan(msgspec.Struct, frozen=True):
     named: dict[str, tuple[int, ...]]
 
 
+class _SuperCache:
+    """What `super_groups` keeps per engine: per cluster its plan, per namespace its units,
+    the units every namespace no Sidecar names shares, and each super-group built (by its
+    members, and the last one per bucket kind, to derive the next one from)."""
+
+    def __init__(self) -> None:
+        self.plans: dict[str, _Plan] = {}
+        self.units: dict[tuple[str, str, bool], list[SuperGroup]] = {}
+        self.unnamed: dict[tuple[str, bool], list[SuperGroup]] = {}
+        self.built: dict[tuple[str, tuple[int, ...]], SuperGroup] = {}
+        self.like: dict[tuple[str, tuple[object, ...]], tuple[tuple[int, ...], SuperGroup]] = {}
+
+
+def _cache(engine: EdgeEngine) -> _SuperCache:
+    if engine.class_cache is None:
+        engine.class_cache = _SuperCache()
+    return cast(_SuperCache, engine.class_cache)
+
+
 def _plan(engine: EdgeEngine, cluster: str) -> _Plan:
-    got = engine._supers.get(("plan", cluster))
+    plans = _cache(engine).plans
+    got = plans.get(cluster)
     if got is not None:
-        return cast(_Plan, got)
+        return got
     seen: list[tuple[object, ...]] = []
     unseen: list[tuple[object, ...]] = []
     scopes: list[CompiledScope | None] = []
@@ -203,7 +223,7 @@ def _plan(engine: EdgeEngine, cluster: str) -> _Plan:
         tuple(unnamed),
         {k: tuple(v) for k, v in named.items()},
     )
-    engine._supers[("plan", cluster)] = plan
+    plans[cluster] = plan
     return plan
 
 
@@ -218,19 +238,19 @@ def super_groups(engine: EdgeEngine, cluster: str, svc: MeshService) -> list[Sup
     stay units of their own. The others are bucketed by whether they see the namespace's
     services and, if not, their outbound policy; namespaces that bucket alike share units."""
     exported = engine.exported_to_others(cluster, svc)
+    cache = _cache(engine)
     key = (cluster, svc.namespace, exported)
-    cached = engine._supers.get(key)
+    cached = cache.units.get(key)
     if cached is not None:
-        return cast(list[SuperGroup], cached)
+        return cached
     plan = _plan(engine, cluster)
     flipped: dict[int, bool] = {}
     for i in plan.named.get(svc.namespace, ()):
         scope = plan.scopes[i]
-        flipped[i] = exported and (
-            scope is None or scope.sees(OTHER_NS, svc.namespace, svc.hostname, 0)
-        )
-    common = ("unnamed", cluster, exported)  # every namespace no Sidecar names buckets alike
-    result = None if flipped else cast(list[SuperGroup] | None, engine._supers.get(common))
+        assert scope is not None  # only groups with a Sidecar scope name namespaces
+        flipped[i] = exported and scope.sees(OTHER_NS, svc.namespace, svc.hostname, 0)
+    # every namespace no Sidecar names buckets alike
+    result = None if flipped else cache.unnamed.get((cluster, exported))
     if result is None:
         buckets: dict[tuple[object, ...], list[int]] = {}
         for i, unnamed in enumerate(plan.unnamed):
@@ -239,8 +259,8 @@ def super_groups(engine: EdgeEngine, cluster: str, svc: MeshService) -> list[Sup
             buckets.setdefault(bucket, []).append(i)
         result = [_super_of(engine, cluster, b, tuple(v)) for b, v in buckets.items()]
         if not flipped:
-            engine._supers[common] = result
-    engine._supers[key] = result
+            cache.unnamed[(cluster, exported)] = result
+    cache.units[key] = result
     return result
 
 
@@ -250,13 +270,12 @@ def _super_of(
     """The super-group of these base groups, built once. Most namespaces' buckets differ from
     the previous one of the same kind by a group or two (a Sidecar naming the namespace), so a
     new one is derived from it rather than summed over every group again."""
-    got = engine._supers.get(("built", cluster, members))
+    cache = _cache(engine)
+    got = cache.built.get((cluster, members))
     if got is not None:
-        return cast(SuperGroup, got)
+        return got
     groups = engine.groups(cluster)
-    like = cast(
-        tuple[tuple[int, ...], SuperGroup] | None, engine._supers.get(("like", cluster, bucket))
-    )
+    like = cache.like.get((cluster, bucket))
     sg: SuperGroup | None = None
     if like is not None:
         now, before = set(members), set(like[0])
@@ -280,8 +299,8 @@ def _super_of(
             sg = SuperGroup(picked, sizes, total, picked[0].sidecar, frozenset(members))
     if sg is None:
         sg = _super([groups[i] for i in members])
-    engine._supers[("built", cluster, members)] = sg
-    engine._supers[("like", cluster, bucket)] = (members, sg)
+    cache.built[(cluster, members)] = sg
+    cache.like[(cluster, bucket)] = (members, sg)
     return sg
 
 

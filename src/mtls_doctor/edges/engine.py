@@ -72,7 +72,7 @@ class EdgeEngine:
         # by Sidecar object: every object lives as long as the engine, so ids stay unique
         self._signatures: dict[int, bytes] = {}
         self._scope_of: dict[tuple[str, int], CompiledScope] = {}
-        self._supers: dict[tuple[Any, ...], object] = {}  # edges.classes.super_groups
+        self.class_cache: object = None  # owned by edges.classes (super-groups)
         self.evaluations = 0
 
     @classmethod
