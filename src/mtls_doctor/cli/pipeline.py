@@ -319,6 +319,10 @@ def selected_edges(a: Analysis, from_: str | None, to: str | None) -> tuple[list
         if not edges and pseudo:
             return pseudo, []
         return edges, errors if not edges else []
+    by_cluster: dict[str, list[Client]] = {}
+    for cl in clients:
+        if cl in engine.clients(cl.cluster):  # workload clients; pseudo-clients are below
+            by_cluster.setdefault(cl.cluster, []).append(cl)
     for r in a.results:
         if (
             to is not None
@@ -327,11 +331,15 @@ def selected_edges(a: Analysis, from_: str | None, to: str | None) -> tuple[list
             and r.service.ref.name + ":" + str(r.port.number) != to
         ):
             continue
-        for e in r.edges(a.engine):
-            if from_ is None or e.from_ == from_:
-                edges.append(e)
+        if from_ is None:
+            edges.extend(r.edges(engine))
+            continue
+        # one client's edge is its class's outcome: looked up, not found among every edge
+        for cl in by_cluster.get(r.cluster, ()):
+            edges.append(engine.edge(cl, r.service, r.port))
+    names = {cl.name for cl in clients}
     for e in a.pseudo:
-        if (from_ is None or e.from_ == from_) and (to is None or e.to == to):
+        if (from_ is None or e.from_ in names) and (to is None or e.to == to):
             edges.append(e)
     if to is not None and not edges:
         errors.append(f"--to {to!r}: no edge to that destination (give --from to compute one)")
