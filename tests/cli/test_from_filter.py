@@ -5,6 +5,7 @@ edges, in the same order, as that filter; with or without a cluster prefix and w
 from __future__ import annotations
 
 import json
+
 import pytest
 
 from mtls_doctor.analysis import Analysis, analyze
