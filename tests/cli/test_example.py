@@ -115,9 +115,19 @@ def test_whatif_strict() -> None:
         "whatif", *STAGES[1], "--change", "cluster1=examples/pod-ip-multicluster/stages/2-strict.yaml",
         "--change", "cluster2=examples/pod-ip-multicluster/stages/2-strict.yaml", "-o", "json",
     )  # fmt: skip
-    changes = json.loads(r.stdout)["changes"]
-    got = {(c["from"], c["to"], c["before"]["verdict"], c["after"]["cause"]) for c in changes}
+    doc = json.loads(r.stdout)
+    got = {
+        (name, c["to"], c["before"]["verdict"], c["after"]["cause"])
+        for c in doc["changes"]
+        for name in c["from"]
+    }
     assert ("curl/client", "global-echo:80", "plaintext", "plaintext-rejected") in got
+    assert doc["edges_changed"] == sum(c["count"] for c in doc["changes"])
+    r = mtls_doctor(
+        "whatif", *STAGES[1], "--change", "cluster1=examples/pod-ip-multicluster/stages/2-strict.yaml",
+        "--change", "cluster2=examples/pod-ip-multicluster/stages/2-strict.yaml",
+    )  # fmt: skip
+    assert "edges change" in r.stdout and "plaintext-rejected" in r.stdout, r.stdout
 
 
 def test_discovery_follows_remote_secrets_or_the_flag() -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 
 from mtls_doctor.cli.common import Exit, output_option, report_problems, stderr, stdout, write_raw
-from mtls_doctor.cli.pipeline import all_edges, input_options, run_analysis, selected_edges
-from mtls_doctor.edges.records import Edge
+from mtls_doctor.cli.pipeline import input_options, run_analysis, selected_edges
 from mtls_doctor.report import edges_json, text
 
 # -- explain --------------------------------------------------------------------------------
@@ -63,6 +62,8 @@ def explain_cmd(
 
 # -- whatif ---------------------------------------------------------------------------------
 
+WHATIF_ROWS = 50  # text rows before a big change is cut to those with most edges
+
 
 @click.command("whatif")
 @input_options
@@ -85,44 +86,63 @@ def whatif_cmd(
     output: str,
 ) -> int:
     """The edges whose verdict changes if the given manifests are applied."""
+    from mtls_doctor.edges.diff import Side, moved
+
     before = run_analysis(paths, mesh_config, discovery, envoy, logs)
     after_paths = paths + changes
     after = run_analysis(after_paths, mesh_config, discovery, envoy, logs)
-    old = {(e.from_, e.from_cluster, e.to): e for e in all_edges(before)}
-    changed: list[tuple[Edge | None, Edge]] = []
-    for e in all_edges(after):
-        prev = old.get((e.from_, e.from_cluster, e.to))
-        if prev is None or (prev.outcome.verdict, prev.outcome.cause) != (
-            e.outcome.verdict,
-            e.outcome.cause,
-        ):
-            changed.append((prev, e))
+    changed = moved(
+        Side(before.engine, before.results, before.pseudo),
+        Side(after.engine, after.results, after.pseudo),
+    )
+    total = sum(m.count for m in changed)
     if output == "json":
         import msgspec
 
+        def decision(d: tuple[str, str | None] | None) -> dict[str, str | None] | None:
+            return None if d is None else {"verdict": d[0], "cause": d[1]}
+
         doc = [
             {
-                "from": e.from_, "to": e.to,
-                "before": None if p is None else {"verdict": p.outcome.verdict, "cause": p.outcome.cause},  # noqa: E501
-                "after": {"verdict": e.outcome.verdict, "cause": e.outcome.cause},
+                "to": m.to,
+                **({"cluster": m.cluster} if after.multi else {}),
+                "from": list(m.clients),
+                "count": m.count,
+                "before": decision(m.before),
+                "after": decision(m.after),
             }
-            for p, e in changed
-        ]  # fmt: skip
-        write_raw(msgspec.json.format(msgspec.json.encode({"changes": doc}), indent=2).decode())
+            for m in changed
+        ]
+        body = {"changes": doc, "edges_changed": total}
+        write_raw(msgspec.json.format(msgspec.json.encode(body), indent=2).decode())
     else:
         from rich.table import Table
 
-        table = Table(title=f"{len(changed)} edges change")
-        table.add_column("from")
-        table.add_column("to")
-        table.add_column("before")
-        table.add_column("after")
-        for p, e in changed:
+        shown = changed
+        caption = None
+        if len(changed) > WHATIF_ROWS:  # a big mesh: the rows with most edges
+            shown = sorted(changed, key=lambda m: -m.count)[:WHATIF_ROWS]
+            caption = (
+                f"the {WHATIF_ROWS} rows with most edges of {len(changed):,}; "
+                "-o json lists them all"
+            )
+        title = f"{total:,} edge{'s' if total != 1 else ''} change"
+        table = Table(title=title, caption=caption)
+        for column in ("to", "from", "before", "after"):
+            table.add_column(column, overflow="fold")
+        table.add_column("edges", justify="right")
+        for m in shown:
+            to = f"{m.to} ({m.cluster})" if after.multi and m.cluster else m.to
+            who = ", ".join(m.clients[:3]) + (
+                f" +{len(m.clients) - 3}" if len(m.clients) > 3 else ""
+            )
             table.add_row(
-                e.from_, e.to,
-                "-" if p is None else text.verdict_text(p.outcome.verdict, p.outcome.cause),
-                text.verdict_text(e.outcome.verdict, e.outcome.cause),
-            )  # fmt: skip
+                to,
+                who,
+                "-" if m.before is None else text.verdict_text(*m.before),
+                "gone" if m.after is None else text.verdict_text(*m.after),
+                f"{m.count:,}",
+            )
         stdout().print(table)
     errors = report_problems(after.load.problems)
     return Exit.INPUT if errors else Exit.OK

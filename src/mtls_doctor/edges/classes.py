@@ -9,7 +9,7 @@ a destination costs O(groups + singled-out clients), never O(namespaces) or O(cl
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import cast
 
 import msgspec
@@ -113,6 +113,24 @@ class OutcomeClass(msgspec.Struct, frozen=True):
                 if len(names) >= limit:
                     break
         return names, self.count
+
+
+def client_names(classes: Iterable[OutcomeClass], namespace_sizes: dict[str, int]) -> list[str]:
+    """The clients of some classes by name, namespace by namespace, with `ns/*` for a
+    namespace whose every client is among them (`namespace_sizes`: clients per namespace of
+    the viewing cluster): a big mesh's classes are listed without visiting each client."""
+    classes = list(classes)
+    per_ns: dict[str, int] = {}
+    for cls in classes:
+        for ns, n in cls.per_namespace().items():
+            per_ns[ns] = per_ns.get(ns, 0) + n
+    names: list[str] = []
+    for ns, n in sorted(per_ns.items()):
+        if ns and n == namespace_sizes.get(ns) and n > 1:
+            names.append(f"{ns}/*")
+        else:
+            names.extend(c.name for cls in classes for c in cls.clients_in(ns))
+    return names
 
 
 class DestinationResult(msgspec.Struct, frozen=True):

@@ -18,7 +18,12 @@ from mtls_doctor.model.refs import ResourceRef
 from mtls_doctor.semantics.destinationrule import DRChoice, cluster_tls, endpoint_tls_mode
 from mtls_doctor.semantics.identity import expand_with_aliases
 from mtls_doctor.semantics.inbound import Wire
-from mtls_doctor.semantics.scope import exported_to, outbound_policy, sidecar_allows
+from mtls_doctor.semantics.scope import (
+    CompiledScope,
+    exported_to,
+    outbound_policy,
+    sidecar_allows,
+)
 from mtls_doctor.semantics.trace import Step
 
 ClusterMode = Literal["none", "auto", "istio", "simple", "mutual"]
@@ -109,7 +114,11 @@ def capture(client: Client, svc: MeshService, port: SvcPort) -> tuple[bool, Step
 
 
 def outbound(
-    mesh: MeshConfig, client: Client, svc: MeshService, port: SvcPort
+    mesh: MeshConfig,
+    client: Client,
+    svc: MeshService,
+    port: SvcPort,
+    compiled: CompiledScope | None = None,
 ) -> tuple[bool, str, Step]:
     """(visible, outbound policy, step): whether the client's sidecar has the service
     cluster, and what it does otherwise. The step names the client's own Sidecar, so it is
@@ -117,7 +126,12 @@ def outbound(
     assert client.namespace is not None
     exp = exported_to(svc.namespace, svc.export_to, client.namespace, mesh)
     scope = sidecar_allows(
-        client.sidecar_resource, client.namespace, svc.namespace, svc.hostname, port.number
+        client.sidecar_resource,
+        client.namespace,
+        svc.namespace,
+        svc.hostname,
+        port.number,
+        compiled,
     )
     if exp.visible and scope.visible:
         return (
@@ -141,6 +155,19 @@ def outbound(
         mode,
         Step("outbound path", f"{reason}; {why}: {sink}", (*svc.refs, *scope.resources)),
     )
+
+
+def outbound_answer(
+    mesh: MeshConfig, client: Client, svc: MeshService, port: SvcPort, compiled: CompiledScope
+) -> tuple[bool, str]:
+    """`outbound`'s two answers without its explanation; `compiled` is the client's Sidecar
+    scope, built with the mesh config (so it knows the outbound traffic policy)."""
+    assert client.namespace is not None
+    if exported_to(svc.namespace, svc.export_to, client.namespace, mesh).visible and (
+        compiled.sees(client.namespace, svc.namespace, svc.hostname, port.number)
+    ):
+        return True, ""
+    return False, compiled.mode
 
 
 def cluster_settings(

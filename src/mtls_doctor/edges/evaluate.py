@@ -20,6 +20,7 @@ from mtls_doctor.edges.client_tls import (
     cluster_settings,
     endpoint_wire,
     outbound,
+    outbound_answer,
 )
 from mtls_doctor.edges.fixes import suggest
 from mtls_doctor.edges.records import SEVERITY, EndpointResult, Outcome, Symptom, Verdict
@@ -30,7 +31,7 @@ from mtls_doctor.edges.trust import TrustCheck
 from mtls_doctor.model.refs import ResourceRef
 from mtls_doctor.semantics.identity import server_accepts_client
 from mtls_doctor.semantics.inbound import Wire, inbound
-from mtls_doctor.semantics.scope import outbound_policy
+from mtls_doctor.semantics.scope import CompiledScope, outbound_policy
 from mtls_doctor.semantics.trace import Step
 
 
@@ -49,13 +50,27 @@ class Evaluator:
         self.authz = authz
         self.trust = trust
         self.mesh = registry.index.config
+        self._scopes: dict[int, tuple[object, CompiledScope]] = {}
 
     # -- client side --------------------------------------------------------------------------
 
     capture = staticmethod(capture)
 
     def outbound(self, client: Client, svc: MeshService, port: SvcPort) -> tuple[bool, str, Step]:
-        return outbound(self.mesh, client, svc, port)
+        return outbound(self.mesh, client, svc, port, self._compiled(client))
+
+    def outbound_answer(self, client: Client, svc: MeshService, port: SvcPort) -> tuple[bool, str]:
+        """(visible, outbound policy) alone, as a shared outcome needs them."""
+        return outbound_answer(self.mesh, client, svc, port, self._compiled(client))
+
+    def _compiled(self, client: Client) -> CompiledScope:
+        """The client's Sidecar scope, compiled once per Sidecar object (kept here with it,
+        so its id stays its own)."""
+        side = client.sidecar_resource
+        got = self._scopes.get(id(side))
+        if got is None:
+            got = self._scopes[id(side)] = (side, CompiledScope(side, self.mesh))
+        return got[1]
 
     def settings(self, client: Client, svc: MeshService, port: SvcPort) -> tuple[Settings, Step]:
         return cluster_settings(self.reg, client, svc, port)
@@ -424,7 +439,7 @@ class Evaluator:
             endpoints = tuple(e for e in endpoints if _is_pod(e, only))
         settings: Settings | None = None
         if captured:
-            visible, mode, _ = self.outbound(client, svc, port)
+            visible, mode = self.outbound_answer(client, svc, port)
             if not visible and mode == "REGISTRY_ONLY":
                 results = tuple(
                     EndpointResult(

@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 
 from mtls_doctor.checks.finding import Finding
-from mtls_doctor.edges.classes import DestinationResult, OutcomeClass
+from mtls_doctor.edges.classes import DestinationResult, OutcomeClass, client_names
 from mtls_doctor.edges.records import Edge
 from mtls_doctor.report.findings_json import finding_json
 from mtls_doctor.sources.problems import InputProblem
@@ -78,15 +78,7 @@ def destination_dict(
     default = ordered[0][0] if ordered else None
     exceptions = []
     for (verdict, cause), classes in ordered[1:]:
-        per_ns: Counter[str] = Counter()
-        for cls in classes:
-            per_ns.update(cls.per_namespace())
-        names: list[str] = []
-        for ns, n in sorted(per_ns.items()):
-            if ns and n == namespace_sizes.get(ns) and n > 1:
-                names.append(f"{ns}/*")
-            else:
-                names.extend(c.name for cls in classes for c in cls.clients_in(ns))
+        names = client_names(classes, namespace_sizes)
         exceptions.append({"from": names, "verdict": verdict, "cause": cause})
     counts: Counter[str] = Counter()
     for cls in result.classes:

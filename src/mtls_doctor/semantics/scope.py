@@ -63,13 +63,19 @@ class SidecarIndex:
 
 
 def sidecar_allows(
-    sidecar: Loaded[Sidecar] | None, client_ns: str, service_ns: str, hostname: str, port: int
+    sidecar: Loaded[Sidecar] | None,
+    client_ns: str,
+    service_ns: str,
+    hostname: str,
+    port: int,
+    compiled: CompiledScope | None = None,
 ) -> Visibility:
-    """Whether the Sidecar's egress hosts include `service_ns/hostname` for this port."""
+    """Whether the Sidecar's egress hosts include `service_ns/hostname` for this port
+    (`compiled`: the Sidecar's scope when the caller keeps one)."""
     if sidecar is None or not sidecar.obj.spec.egress:
         return Visibility(True, "no Sidecar egress restriction")
     ref = sidecar_ref(sidecar)
-    entry = CompiledScope(sidecar).match(client_ns, service_ns, hostname, port)
+    entry = (compiled or CompiledScope(sidecar)).match(client_ns, service_ns, hostname, port)
     if entry is not None:
         return Visibility(True, f"Sidecar egress host {entry!r} includes it", (ref,))
     return Visibility(
