@@ -21,6 +21,7 @@ from mtls_doctor.semantics.inbound import Wire
 from mtls_doctor.semantics.scope import (
     CompiledScope,
     exported_to,
+    is_exported,
     outbound_policy,
     sidecar_allows,
 )
@@ -163,7 +164,7 @@ def outbound_answer(
     """`outbound`'s two answers without its explanation; `compiled` is the client's Sidecar
     scope, built with the mesh config (so it knows the outbound traffic policy)."""
     assert client.namespace is not None
-    if exported_to(svc.namespace, svc.export_to, client.namespace, mesh).visible and (
+    if is_exported(svc.namespace, svc.export_to, client.namespace, mesh) and (
         compiled.sees(client.namespace, svc.namespace, svc.hostname, port.number)
     ):
         return True, ""

@@ -25,7 +25,7 @@ from mtls_doctor.edges.registry import MeshService, Registry, SvcPort
 from mtls_doctor.edges.server import ServerSides
 from mtls_doctor.edges.trust import TrustCheck
 from mtls_doctor.model.mesh import Mesh
-from mtls_doctor.semantics.scope import CompiledScope, exported_to
+from mtls_doctor.semantics.scope import CompiledScope, is_exported
 from mtls_doctor.semantics.trace import Step
 
 Destination = tuple[MeshService, SvcPort]
@@ -183,7 +183,7 @@ class EdgeEngine:
     def exported_to_others(self, cluster: str, svc: MeshService) -> bool:
         """Whether the service is exported to namespaces it does not name (most are)."""
         cfg = self.mesh.clusters[cluster].config
-        return exported_to(svc.namespace, svc.export_to, OTHER_NS, cfg).visible
+        return is_exported(svc.namespace, svc.export_to, OTHER_NS, cfg)
 
     def _outbound_key(
         self, client: Client, rel_ns: str | None, svc: MeshService, port: SvcPort
@@ -191,7 +191,7 @@ class EdgeEngine:
         """(visible, outbound mode) as the shared outcome needs it."""
         cfg = self.mesh.clusters[client.cluster].config
         ns = rel_ns if rel_ns is not None else OTHER_NS
-        exported = exported_to(svc.namespace, svc.export_to, ns, cfg).visible
+        exported = is_exported(svc.namespace, svc.export_to, ns, cfg)
         scope = self._scope(client.cluster, client)
         visible = exported and scope.sees(ns, svc.namespace, svc.hostname, port.number)
         return visible, "" if visible else scope.mode

@@ -577,13 +577,14 @@ def _result_text(verdict: str, cause: str | None, endpoints: tuple[EndpointResul
 def _alike(
     endpoints: tuple[Endpoint, ...], decide: Callable[[Endpoint], EndpointResult]
 ) -> tuple[EndpointResult, ...]:
-    """Decide each endpoint; pods of one workload (same server, port, tlsMode, identity and
-    source) are decided once and the result is repeated with each pod's address."""
+    """Decide each endpoint; pods of one workload (same server, source and labels objects,
+    port, tlsMode, identity) are decided once and the result is repeated with each pod's
+    address. Objects are told apart by identity: the endpoints hold them while this runs."""
     done: dict[tuple[object, ...], EndpointResult] = {}
     out: list[EndpointResult] = []
     for e in endpoints:
-        key = (id(e.server), e.server_cluster, e.target_port, e.tls_mode, e.identity,
-               e.source.key, e.namespace)  # fmt: skip
+        key = (id(e.server), id(e.source), id(e.labels), e.server_cluster, e.target_port,
+               e.tls_mode, e.identity, e.namespace)  # fmt: skip
         first = done.get(key)
         if first is None:
             first = done[key] = decide(e)

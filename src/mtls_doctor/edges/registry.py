@@ -248,9 +248,11 @@ class Registry:
         self, c: ClusterIndex, w: Workload, target: int | str | None
     ) -> list[Endpoint]:
         num = w.container_port(target)
-        if not w.pods or all(p.ip is None for p in w.pods):
+        ips = w.ips
+        if not ips:
             return [self._pod_endpoint(c, w, num, None)]
-        return [self._pod_endpoint(c, w, num, ip) for ip in w.ips]
+        first = self._pod_endpoint(c, w, num, ips[0])  # its pods differ in address alone
+        return [first, *(msgspec.structs.replace(first, address=ip) for ip in ips[1:])]
 
     def _kube_endpoints(self, svc: MeshService, port: SvcPort) -> list[Endpoint]:
         """Pods selected by each cluster's own Service of that name (namespace sameness), and

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import msgspec
 
+from mtls_doctor.model import kube
 from mtls_doctor.model.mesh import ClusterIndex, Mesh
+from mtls_doctor.model.objects import Loaded
 from mtls_doctor.model.refs import ResourceRef
 from mtls_doctor.model.workloads import Workload
 from mtls_doctor.semantics import protocol
@@ -66,18 +68,23 @@ def _inbound_excluded(w: Workload, port: int | None) -> tuple[bool, str]:
     return False, ""
 
 
-def _port_class(
-    c: ClusterIndex, w: Workload, port: int | None
-) -> tuple[PortKind, str, tuple[ResourceRef, ...], bool]:
-    """The inbound chain class for `port`: from the oldest Service that selects the pod and
-    targets this port; a port no Service declares gets the pass-through chains."""
-    if port is None:
-        return "passthrough", "the target port is unknown", (), False
-    candidates = sorted(
+def selecting_services(c: ClusterIndex, w: Workload) -> list[Loaded[kube.Service]]:
+    """The Services of the workload's namespace whose selector picks it, oldest first."""
+    return sorted(
         (s for s in c.services_by_ns.get(w.namespace, ())
          if s.obj.spec.selector and selects(s.obj.spec.selector, w.labels)),
         key=creation_order,
     )  # fmt: skip
+
+
+def _port_class(
+    candidates: list[Loaded[kube.Service]], w: Workload, port: int | None
+) -> tuple[PortKind, str, tuple[ResourceRef, ...], bool]:
+    """The inbound chain class for `port`: from the oldest Service that selects the pod
+    (`candidates`) and targets this port; a port no Service declares gets the pass-through
+    chains."""
+    if port is None:
+        return "passthrough", "the target port is unknown", (), False
     for s in candidates:
         for p in s.obj.spec.ports:
             target = p.target_port if p.target_port is not None else p.port
@@ -114,6 +121,7 @@ class ServerSides:
     def __init__(self, mesh: Mesh) -> None:
         self.mesh = mesh
         self._cache: dict[tuple[str, int, int | None], ServerFacts] = {}
+        self._services: dict[tuple[str, int], list[Loaded[kube.Service]]] = {}
 
     def facts(self, cluster: str, w: Workload, port: int | None) -> ServerFacts:
         key = (cluster, id(w), port)
@@ -122,7 +130,10 @@ class ServerSides:
             return got
         c = self.mesh.clusters[cluster]
         excluded, why = _inbound_excluded(w, port)
-        kind, port_why, refs, app_tls = _port_class(c, w, port)
+        services = self._services.get((cluster, id(w)))
+        if services is None:  # the same for each of the workload's ports
+            services = self._services[(cluster, id(w))] = selecting_services(c, w)
+        kind, port_why, refs, app_tls = _port_class(services, w, port)
         got = ServerFacts(
             workload=w,
             cluster=cluster,

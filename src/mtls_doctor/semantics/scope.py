@@ -29,11 +29,19 @@ def sidecar_ref(s: Loaded[Sidecar]) -> ResourceRef:
 def exported_to(
     service_ns: str, export_to: tuple[str, ...], client_ns: str, mesh: MeshConfig
 ) -> Visibility:
-    """Whether a service is exported to the client's namespace."""
-    exp = export_to or tuple(mesh.default_service_export_to) or ("*",)
-    if "*" in exp or client_ns in exp or ("." in exp and client_ns == service_ns):
+    """Whether a service is exported to the client's namespace, and why."""
+    if is_exported(service_ns, export_to, client_ns, mesh):
         return Visibility(True, "exported to the client's namespace")
+    exp = export_to or tuple(mesh.default_service_export_to) or ("*",)
     return Visibility(False, f"exportTo {list(exp)} does not include the client's namespace")
+
+
+def is_exported(
+    service_ns: str, export_to: tuple[str, ...], client_ns: str, mesh: MeshConfig
+) -> bool:
+    """`exported_to(...).visible`, without the explanation."""
+    exp = export_to or mesh.default_service_export_to or ("*",)
+    return "*" in exp or client_ns in exp or ("." in exp and client_ns == service_ns)
 
 
 class SidecarIndex:
