@@ -120,9 +120,9 @@ def edges_cmd(
     else:
         out = stdout()
         if grouped:
-            out.print(text.destinations_table(a.results, a.multi))
+            out.print(text.destinations_text(a.results, a.multi), soft_wrap=True)
             out.print(
-                f"{a.edge_count()} edges in {len(a.results)} destinations (over --max-edges; "
+                f"{a.edge_count():,} edges in {len(a.results):,} destinations (over --max-edges; "
                 "filter with --from/--to)"
             )
         else:

@@ -26,8 +26,16 @@ class Exit(IntEnum):
     INTERNAL = 4  # a bug in mtls-doctor; the message says how to get the traceback
 
 
+PIPED_WIDTH = 160  # columns for output to a file or a pipe, unless COLUMNS says otherwise
+
+
 def stdout() -> Console:
-    return Console(file=sys.stdout, soft_wrap=False, highlight=False)
+    """The console for results. A file or a pipe gets lines as wide as a wide terminal's,
+    not rich's default of 80, which would fold every `clients → destination` line."""
+    width = None
+    if "COLUMNS" not in os.environ and not sys.stdout.isatty():
+        width = PIPED_WIDTH
+    return Console(file=sys.stdout, soft_wrap=False, highlight=False, width=width)
 
 
 def stderr() -> Console:

@@ -69,6 +69,34 @@ def edges_table(edges: Iterable[Edge]) -> Table:
     return table
 
 
+TABLE_ROWS = 300  # more destinations than this are listed one line each, not in a table
+
+
+def destinations_text(results: Sequence[DestinationResult], multi: bool) -> RenderableType:
+    """The grouped form for people: a table, or for a big mesh one line per destination (a
+    table of tens of thousands of rows takes longer to lay out than the analysis, and lines
+    are what `grep` and `less` want)."""
+    shown = [r for r in results if r.classes]
+    if len(shown) <= TABLE_ROWS:
+        return destinations_table(shown, multi)
+    tos = [f"{r.to} ({r.cluster})" if multi else r.to for r in shown]
+    width = max(map(len, tos))
+    out = Text(
+        f"Destinations (every client grouped by outcome): {len(shown):,}, one a line: "
+        "to, clients, the outcome for most clients, then the exceptions",
+        style="bold",
+    )
+    for to, r in zip(tos, shown, strict=True):
+        first = r.classes[0]
+        out.append(f"\n{to:<{width}}  {r.client_count:>7,}  ")
+        out.append_text(verdict_text(first.outcome.verdict, first.outcome.cause))
+        for cls in r.classes[1:]:
+            names, n = cls.names(3)
+            out.append("  | " + ", ".join(names) + (f" +{n - 3}" if n > 3 else "") + ": ")
+            out.append_text(verdict_text(cls.outcome.verdict, cls.outcome.cause))
+    return out
+
+
 def destinations_table(results: Iterable[DestinationResult], multi: bool) -> Table:
     table = Table(title="Destinations (every client grouped by outcome)")
     table.add_column("to", overflow="fold")
