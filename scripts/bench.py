@@ -799,7 +799,7 @@ def run_analyze(path: str) -> dict[str, Any]:
     for r in a.results:
         for cls in r.classes:
             key = f"{cls.outcome.verdict}/{cls.outcome.cause}"
-            verdicts[key] = verdicts.get(key, 0) + len(cls.clients)
+            verdicts[key] = verdicts.get(key, 0) + cls.count
     return {
         "load_s": t1 - t0,
         "evaluate_s": a.timings.evaluate_s,

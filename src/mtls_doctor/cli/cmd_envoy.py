@@ -9,7 +9,15 @@ import click
 import msgspec
 
 from mtls_doctor.checks.finding import LEVEL_RANK, Finding
-from mtls_doctor.cli.common import Exit, output_option, report_problems, stderr, stdout, write_raw
+from mtls_doctor.cli.common import (
+    Exit,
+    fail_on_option,
+    output_option,
+    report_problems,
+    stderr,
+    stdout,
+    write_raw,
+)
 from mtls_doctor.envoy.bugreport import open_archive
 from mtls_doctor.envoy.configdump import read_dump
 from mtls_doctor.envoy.diff import diff_clusters, find_pair
@@ -24,13 +32,6 @@ from mtls_doctor.sources.paths import expand
 from mtls_doctor.sources.problems import InputProblem
 
 _OUTPUT = cast(Callable[[Any], Any], output_option("text", "json"))
-_FAIL_ON = click.option(
-    "--fail-on",
-    type=click.Choice(["error", "warning", "info", "never"]),
-    default="error",
-    show_default=True,
-    help="Exit 1 when a finding reaches this level.",
-)
 
 
 def _exit_code(findings: list[Finding], fail_on: str, input_errors: int) -> int:
@@ -83,7 +84,7 @@ def _read_all(
     is_flag=True,
     help="Text view: also list non-Istio clusters and every endpoint.",
 )
-@_FAIL_ON
+@fail_on_option
 def envoy_cmd(
     dumps: tuple[str, ...], output: str, diff: tuple[str, str] | None, show_all: bool, fail_on: str
 ) -> int:
@@ -119,7 +120,7 @@ def envoy_cmd(
 @click.option(
     "--all-events", is_flag=True, help="Text view: also list events that name no failure."
 )
-@_FAIL_ON
+@fail_on_option
 def logs_cmd(files: tuple[str, ...], output: str, all_events: bool, fail_on: str) -> int:
     """Read proxy access/debug logs, istio-agent logs, client messages, bug-report logs."""
     inputs, problems = _read_all(files, (".log", ".txt"), "logs")

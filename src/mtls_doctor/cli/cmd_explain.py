@@ -133,12 +133,9 @@ def whatif_cmd(
         table.add_column("edges", justify="right")
         for m in shown:
             to = f"{m.to} ({m.cluster})" if after.multi and m.cluster else m.to
-            who = ", ".join(m.clients[:3]) + (
-                f" +{len(m.clients) - 3}" if len(m.clients) > 3 else ""
-            )
             table.add_row(
                 to,
-                who,
+                text.listed(m.clients, len(m.clients)),
                 "-" if m.before is None else text.verdict_text(*m.before),
                 "gone" if m.after is None else text.verdict_text(*m.after),
                 f"{m.count:,}",

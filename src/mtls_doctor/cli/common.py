@@ -42,6 +42,16 @@ def stderr() -> Console:
     return Console(file=sys.stderr, stderr=True, highlight=False, soft_wrap=True)
 
 
+# `--fail-on`: the exit code's threshold, the same for every command that has findings
+fail_on_option = click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning", "info", "never"]),
+    default="error",
+    show_default=True,
+    help="Exit 1 when a finding reaches this level.",
+)
+
+
 def output_option(
     *choices: str, default: str = "text"
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

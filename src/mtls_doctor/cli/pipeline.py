@@ -25,7 +25,7 @@ from mtls_doctor.checks.filtering import (
     reaches_fail_on,
     unknown_prefixes,
 )
-from mtls_doctor.cli.common import Exit, report_problems, stderr, write_raw
+from mtls_doctor.cli.common import Exit, fail_on_option, report_problems, stderr, write_raw
 from mtls_doctor.edges.client_tls import Client
 from mtls_doctor.edges.engine import EdgeEngine
 from mtls_doctor.edges.records import Edge
@@ -72,13 +72,7 @@ def input_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def finding_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    f = click.option(
-        "--fail-on",
-        type=click.Choice(["error", "warning", "info", "never"]),
-        default="error",
-        show_default=True,
-        help="Exit 1 when a finding reaches this level.",
-    )(f)
+    f = fail_on_option(f)
     f = click.option("--select", multiple=True, metavar="PREFIX", help="Only these codes.")(f)
     f = click.option("--ignore", multiple=True, metavar="PREFIX", help="Not these codes.")(f)
     f = click.option(
@@ -257,13 +251,7 @@ def event_json(le: LinkedEvent) -> dict[str, Any]:
 
 
 def namespace_sizes(a: Analysis) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = {}
-    for cluster in a.load.mesh.clusters:
-        sizes: dict[str, int] = {}
-        for c in a.engine.clients(cluster):
-            sizes[c.namespace or ""] = sizes.get(c.namespace or "", 0) + 1
-        out[cluster] = sizes
-    return out
+    return {cluster: a.engine.namespace_sizes(cluster) for cluster in a.load.mesh.clusters}
 
 
 def all_edges(a: Analysis) -> Iterator[Edge]:

@@ -56,8 +56,8 @@ def moved(before: Side, after: Side) -> list[Moved]:
     aligned = {
         c for c in after.engine.mesh.clusters if _same_groups(before.engine, after.engine, c)
     }
-    sizes = {c: _namespace_sizes(after.engine, c) for c in after.engine.mesh.clusters}
-    old_sizes = {c: _namespace_sizes(before.engine, c) for c in before.engine.mesh.clusters}
+    sizes = {c: after.engine.namespace_sizes(c) for c in after.engine.mesh.clusters}
+    old_sizes = {c: before.engine.namespace_sizes(c) for c in before.engine.mesh.clusters}
     old = {_key(r): r for r in before.results}
     out: list[Moved] = []
     for r in after.results:
@@ -71,14 +71,6 @@ def moved(before: Side, after: Side) -> list[Moved]:
             )
     out.extend(_pseudo(before.pseudo, after.pseudo))
     return out
-
-
-def _namespace_sizes(engine: EdgeEngine, cluster: str) -> dict[str, int]:
-    sizes: dict[str, int] = {}
-    for g in engine.groups(cluster):
-        for ns, n in g.sizes.items():
-            sizes[ns] = sizes.get(ns, 0) + n
-    return sizes
 
 
 def _same_groups(before: EdgeEngine, after: EdgeEngine, cluster: str) -> bool:

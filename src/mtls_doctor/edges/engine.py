@@ -68,10 +68,8 @@ class EdgeEngine:
         self._selector_ns: dict[str, frozenset[str]] = {}
         self._groups: dict[str, list[ClientGroup]] = {}
         self._groups_in: dict[str, dict[str, tuple[int, ...]]] = {}
-        self._scopes: dict[tuple[str, bytes | None], CompiledScope] = {}
         # by Sidecar object: every object lives as long as the engine, so ids stay unique
         self._signatures: dict[int, bytes] = {}
-        self._scope_of: dict[tuple[str, int], CompiledScope] = {}
         self.class_cache: object = None  # owned by edges.classes (super-groups)
         self.evaluations = 0
 
@@ -165,16 +163,7 @@ class EdgeEngine:
         return got
 
     def _scope(self, cluster: str, client: Client) -> CompiledScope:
-        side = client.sidecar_resource
-        got = self._scope_of.get((cluster, id(side)))
-        if got is None:
-            sig = self.sidecar_signature(client)
-            got = self._scopes.get((cluster, sig))
-            if got is None:
-                cfg = self.mesh.clusters[cluster].config
-                got = self._scopes[(cluster, sig)] = CompiledScope(side, cfg)
-            self._scope_of[(cluster, id(side))] = got
-        return got
+        return self.evaluators[cluster].compiled_scope(client)
 
     def group_scope(self, cluster: str, group: ClientGroup) -> CompiledScope:
         first = next(iter(group.by_namespace.values()))[0]
@@ -390,6 +379,14 @@ class EdgeEngine:
         ]
         self._groups[cluster] = groups
         return groups
+
+    def namespace_sizes(self, cluster: str) -> dict[str, int]:
+        """Clients per namespace ("" for none), read off the base groups."""
+        sizes: dict[str, int] = {}
+        for g in self.groups(cluster):
+            for ns, n in g.sizes.items():
+                sizes[ns] = sizes.get(ns, 0) + n
+        return sizes
 
     def groups_in(self, cluster: str, namespace: str) -> tuple[int, ...]:
         """Positions of the base groups with clients in `namespace`."""

@@ -57,13 +57,13 @@ class Evaluator:
     capture = staticmethod(capture)
 
     def outbound(self, client: Client, svc: MeshService, port: SvcPort) -> tuple[bool, str, Step]:
-        return outbound(self.mesh, client, svc, port, self._compiled(client))
+        return outbound(self.mesh, client, svc, port, self.compiled_scope(client))
 
     def outbound_answer(self, client: Client, svc: MeshService, port: SvcPort) -> tuple[bool, str]:
         """(visible, outbound policy) alone, as a shared outcome needs them."""
-        return outbound_answer(self.mesh, client, svc, port, self._compiled(client))
+        return outbound_answer(self.mesh, client, svc, port, self.compiled_scope(client))
 
-    def _compiled(self, client: Client) -> CompiledScope:
+    def compiled_scope(self, client: Client) -> CompiledScope:
         """The client's Sidecar scope, compiled once per Sidecar object (kept here with it,
         so its id stays its own)."""
         side = client.sidecar_resource

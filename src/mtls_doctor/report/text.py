@@ -40,6 +40,11 @@ def verdict_text(verdict: str, cause: str | None = None) -> Text:
     return t
 
 
+def listed(names: Sequence[str], total: int, limit: int = 3) -> str:
+    """Up to `limit` of `names`, then how many of `total` are left out: "a, b, c +12"."""
+    return ", ".join(names[:limit]) + (f" +{total - limit}" if total > limit else "")
+
+
 def _from(edge: Edge) -> str:
     return f"{edge.from_} ({edge.from_cluster})" if edge.from_cluster else edge.from_
 
@@ -92,7 +97,7 @@ def destinations_text(results: Sequence[DestinationResult], multi: bool) -> Rend
         out.append_text(verdict_text(first.outcome.verdict, first.outcome.cause))
         for cls in r.classes[1:]:
             names, n = cls.names(3)
-            out.append("  | " + ", ".join(names) + (f" +{n - 3}" if n > 3 else "") + ": ")
+            out.append(f"  | {listed(names, n)}: ")
             out.append_text(verdict_text(cls.outcome.verdict, cls.outcome.cause))
     return out
 
@@ -110,7 +115,7 @@ def destinations_table(results: Iterable[DestinationResult], multi: bool) -> Tab
         exc = Text()
         for cls in r.classes[1:]:
             names, n = cls.names(3)
-            shown = ", ".join(names) + (f" +{n - 3}" if n > 3 else "")
+            shown = listed(names, n)
             if exc:
                 exc.append("\n")
             exc.append(f"{shown}: ")
@@ -230,7 +235,7 @@ def summary(
             counts[o.verdict] += cls.count
             if o.verdict != "mtls" and not (o.verdict == "plaintext" and not cls.any_sidecar):
                 names, n = cls.names(3)
-                shown = ", ".join(names) + (f" +{n - 3}" if n > 3 else "")
+                shown = listed(names, n)
                 to = f"{r.to} ({r.cluster})" if multi else r.to
                 groups[(o.verdict, o.cause)].append((cls.count, f"{shown} → {to}"))
                 reach[(o.verdict, o.cause)].add(r.service.namespace)
@@ -251,11 +256,11 @@ def summary(
             head.append("  ")
     parts: list[RenderableType] = [head]
     order = {"fail": 0, "denied": 1, "mixed": 2, "unknown": 3, "plaintext": 4, "tls": 5}
-    for (verdict, cause), listed in sorted(
+    for (verdict, cause), entries in sorted(
         groups.items(), key=lambda kv: (order.get(kv[0][0], 9), kv[0][1] or "")
     ):
         body = Text()
-        rows = listed
+        rows = entries
         if len(rows) > 10:  # a big mesh: its scale first, then the rows with most edges
             edges = sum(n for n, _ in rows)
             spaces = len(reach[(verdict, cause)])
@@ -309,7 +314,7 @@ def log_events(linked: Sequence[LinkedEvent]) -> RenderableType:
             predicted = Text()
             for cls in dest.classes[:3]:
                 names, n = cls.names(2)
-                who = ", ".join(names) + (f" +{n - 2}" if n > 2 else "")
+                who = listed(names, n, 2)
                 predicted.append(f"{who}: ")
                 predicted.append_text(verdict_text(cls.outcome.verdict, cls.outcome.cause))
                 predicted.append("\n")
