@@ -170,6 +170,21 @@ def read_stats(admin_port: int) -> dict[str, int]:
     return out
 
 
+def settled_stats(admin_port: int, interval: float = 0.05, limit: float = 1.0) -> dict[str, int]:
+    """`read_stats` once two reads `interval` apart agree (at most `limit` seconds): a peer
+    may count a failed handshake a moment after the client has seen it fail (TLS 1.3 lets
+    the client finish before the server has checked its certificate)."""
+    deadline = time.monotonic() + limit
+    last = read_stats(admin_port)
+    while time.monotonic() < deadline:
+        time.sleep(interval)
+        now = read_stats(admin_port)
+        if now == last:
+            break
+        last = now
+    return last
+
+
 def stop(proc: subprocess.Popen[bytes], timeout: float = 3.0) -> int:
     """SIGTERM the process by its own PID, SIGKILL it if it lingers; return its exit code."""
     if proc.poll() is None:

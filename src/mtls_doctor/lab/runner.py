@@ -27,7 +27,7 @@ from mtls_doctor.lab.envoyproc import (
     LabError,
     envoy_command,
     find_envoy,
-    read_stats,
+    settled_stats,
     start,
     stop,
     wait_ready,
@@ -199,7 +199,7 @@ def _attempt(
         else:
             dialled = ports.app
         result: ClientResult = send(dialled, case.app_protocol, case.host, path=request_path(case))
-        stats = {side: read_stats(admin[side]) for side in procs}
+        stats = {side: settled_stats(admin[side]) for side in procs}
         # Stop the client first: its upstream connections close, so the server writes its
         # connection-level log lines; Envoy flushes its access logs when it exits.
         for side in ("client", "server"):
