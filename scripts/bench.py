@@ -1,13 +1,14 @@
 """Whole-mesh benchmark: generate realistic `kubectl get -A -o json` dumps, then measure.
 
     python scripts/bench.py [--pods 10000 50000] [--out bench-out] [--keep]
-                            [--other-kinds] [--repeat N] [--load-only]
+                            [--other-kinds] [--entries] [--repeat N] [--load-only]
 
 For each size it writes one JSON List (Namespaces, Deployments, ReplicaSets, Pods with
 injected sidecars, Services, ServiceAccounts and a policy mix of PeerAuthentications,
 DestinationRules and Sidecars; with --other-kinds also Endpoints, EndpointSlices, Events,
-VirtualServices and a custom resource kind), then runs, each in a fresh process so peak memory
-is its own:
+VirtualServices and a custom resource kind; with --entries also VMs behind ServiceEntries
+and WorkloadEntries, some registered at a pod's address), then runs, each in a fresh process
+so peak memory is its own:
 
   decode   the fast road's typed decodes of the file (the baseline the issue compares against)
   load     `load_mesh([path])` alone: read + model (--repeat times)
@@ -551,12 +552,69 @@ def other_kinds(services: list[_Backends]) -> list[dict[str, Any]]:
     )
 
 
+VMS_PER_ENTRY = 2
+
+
+def vm_entries(namespaces: int, pod_at: dict[str, str]) -> list[dict[str, Any]]:
+    """VMs in every fourth namespace: five MESH_INTERNAL ServiceEntries selecting two
+    WorkloadEntries each, with a serviceAccount (so mTLS). In one such namespace in five, one
+    entry's second VM is registered at a sidecar pod's address by mistake: that pod presents
+    another identity, the SAN mismatch of the blog post, whose patches are verified."""
+    out: list[dict[str, Any]] = []
+    vm = 0
+    for n in range(3, namespaces, 4):
+        ns = f"team-{n:04d}"
+        for k in range(5):
+            app = f"vm-{k}"
+            out.append(
+                {
+                    "apiVersion": "networking.istio.io/v1",
+                    "kind": "ServiceEntry",
+                    "metadata": {"name": app, "namespace": ns},
+                    "spec": {
+                        "hosts": [f"{app}.{ns}.mesh.internal"],
+                        "location": "MESH_INTERNAL",
+                        "resolution": "STATIC",
+                        "ports": [
+                            {"number": 8080, "name": "http", "protocol": "HTTP"},
+                            {"number": 9000, "name": "tcp-data", "protocol": "TCP"},
+                        ],
+                        "workloadSelector": {"labels": {"app": app}},
+                    },
+                }
+            )
+            for r in range(VMS_PER_ENTRY):
+                vm += 1
+                address = f"172.{16 + (vm >> 16)}.{(vm >> 8) & 255}.{vm & 255}"
+                if k == 0 and r == 1 and n % 20 == 3 and ns in pod_at:
+                    address = pod_at[ns]
+                out.append(
+                    {
+                        "apiVersion": "networking.istio.io/v1",
+                        "kind": "WorkloadEntry",
+                        "metadata": {"name": f"{app}-{r}", "namespace": ns},
+                        "spec": {
+                            "address": address,
+                            "serviceAccount": app,
+                            "labels": {"app": app},
+                        },
+                    }
+                )
+    return out
+
+
 def generate(
-    pods: int, path: Path, seed: int = 7, *, with_other_kinds: bool = False
+    pods: int,
+    path: Path,
+    seed: int = 7,
+    *,
+    with_other_kinds: bool = False,
+    with_entries: bool = False,
 ) -> dict[str, int]:
     """A `kubectl get -A -o json` List of `pods` pods and the mesh around them; with
     `with_other_kinds`, also the Endpoints, EndpointSlices, Events and custom resources a
-    dump of every resource type holds. Returns the shape of what was written."""
+    dump of every resource type holds; with `with_entries`, VMs behind ServiceEntries
+    (`vm_entries`). Returns the shape of what was written."""
     random.seed(seed)
     services: list[_Backends] = []
     workloads = int(pods / PODS_PER_WORKLOAD)
@@ -573,6 +631,7 @@ def generate(
     made_pods = 0
     service_ports = 0
     ip = 0
+    pod_at: dict[str, str] = {}  # a sidecar pod's address per injected namespace
     for n in range(namespaces):
         ns = f"team-{n:04d}"
         injected_ns = n % 10 != 0
@@ -674,6 +733,8 @@ def generate(
                     break
                 ip += 1
                 addr = f"10.{(ip >> 16) & 255}.{(ip >> 8) & 255}.{ip & 255}"
+                if injected_ns:
+                    pod_at.setdefault(ns, addr)
                 pod = _pod(ns, app, rs_hash, made_pods, injected_ns, addr, sa)
                 items.append(pod)
                 backends.pods.append((pod["metadata"]["name"], addr, pod["spec"]["nodeName"]))
@@ -721,6 +782,8 @@ def generate(
                         },
                     }
                 )
+    entries = vm_entries(namespaces, pod_at) if with_entries else []
+    items.extend(entries)
     read = len(items)
     if with_other_kinds:
         items.extend(other_kinds(services))
@@ -731,6 +794,7 @@ def generate(
         "workloads": workloads,
         "namespaces": namespaces + 1,
         "service_ports": service_ports,
+        "service_entries": sum(1 for e in entries if e["kind"] == "ServiceEntry"),
         "objects": read,  # of kinds mtls-doctor reads
         "other_objects": len(items) - read,
     }
@@ -840,6 +904,11 @@ def main() -> None:
         help="add the Endpoints, EndpointSlices, Events, VirtualServices and custom resources "
         "of a dump of every resource type (kinds mtls-doctor does not read)",
     )
+    ap.add_argument(
+        "--entries",
+        action="store_true",
+        help="add VMs behind ServiceEntries and WorkloadEntries (some at a pod's address)",
+    )
     ap.add_argument("--repeat", type=int, default=1, help="load_mesh runs, each in a new process")
     ap.add_argument("--load-only", action="store_true", help="skip the end-to-end analysis")
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
@@ -852,13 +921,15 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(exist_ok=True)
     for n in args.pods:
-        path = out / f"mesh-{n}{'-other' if args.other_kinds else ''}.json"
+        suffix = ("-other" if args.other_kinds else "") + ("-entries" if args.entries else "")
+        path = out / f"mesh-{n}{suffix}.json"
         t0 = time.perf_counter()
-        shape = generate(n, path, with_other_kinds=args.other_kinds)
+        shape = generate(n, path, with_other_kinds=args.other_kinds, with_entries=args.entries)
         gen_s = time.perf_counter() - t0
         size_mb = path.stat().st_size / 1e6
         print(
-            f"\n== {n} pods: {size_mb:,.0f} MB JSON, {shape['objects']:,} objects read "
+            f"\n== {n} pods, {shape['service_entries']:,} ServiceEntries: {size_mb:,.0f} MB JSON, "
+            f"{shape['objects']:,} objects read "
             f"+ {shape['other_objects']:,} of other kinds (generated in {gen_s:.1f} s)"
         )
         dec = _child("decode", str(path))

@@ -255,11 +255,10 @@ def references(ctx: CheckContext) -> Iterator[Finding]:
             if _targets_ref(p) or (not sel and p.namespace == root):
                 continue
             pool = c.workloads if p.namespace == root else c.workloads_by_ns.get(p.namespace, [])
-            entries = [
-                {**we.obj.spec.labels, **we.meta.labels} for we in c.workload_entries
-                if p.namespace in (root, we.namespace)
-            ]  # fmt: skip
-            if any(selects(sel, w.labels) for w in pool) or any(selects(sel, e) for e in entries):
+            if any(selects(sel, w.labels) for w in pool):
+                continue
+            where = list(c.entries_by_ns) if p.namespace == root else [p.namespace]
+            if any(c.selected_entries(ns, sel) for ns in where):
                 continue
             yield AZ_SELECTS_NOTHING.finding(
                 _subject(p),

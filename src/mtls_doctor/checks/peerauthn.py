@@ -54,10 +54,7 @@ def selected_workloads(c: ClusterIndex, namespace: str, sel: dict[str, str]) -> 
 
 
 def _selects_entry(c: ClusterIndex, namespace: str, sel: dict[str, str]) -> bool:
-    return any(
-        we.namespace == namespace and selects(sel, {**we.obj.spec.labels, **we.meta.labels})
-        for we in c.workload_entries
-    )
+    return bool(c.selected_entries(namespace, sel))
 
 
 def _selector_text(sel: dict[str, str]) -> str:

@@ -19,6 +19,7 @@ from mtls_doctor.checks.context import CheckContext
 from mtls_doctor.checks.edges import serviceentry_san
 from mtls_doctor.checks.finding import Finding, Subject
 from mtls_doctor.edges.classes import DestinationResult
+from mtls_doctor.edges.clients import workload_client
 from mtls_doctor.edges.engine import EdgeEngine
 from mtls_doctor.edges.registry import TLS_MODE_LABEL
 from mtls_doctor.model import istio
@@ -42,10 +43,7 @@ def _entries_of(c: ClusterIndex, se: SE) -> list[WE]:
     sel = se.obj.spec.workload_selector
     if sel is None:
         return []
-    return [
-        we for we in c.workload_entries
-        if we.namespace == se.namespace and selects(sel.labels, _we_labels(we))
-    ]  # fmt: skip
+    return c.selected_entries(se.namespace, sel.labels)
 
 
 def _meshed_at(mesh: Mesh, address: str) -> tuple[ClusterIndex, Workload] | None:
@@ -63,36 +61,39 @@ def _identity(c: ClusterIndex, w: Workload) -> str:
 
 
 def _rebuild(mesh: Mesh, cluster: str, patched: list[Loaded[Any]]) -> Mesh:
-    """The mesh with `patched` objects replacing those of the same kind, namespace and name."""
-    swap = {(p.kind, p.namespace, p.name): p for p in patched}
-    clusters: dict[str, ClusterIndex] = {}
-    for name, c in mesh.clusters.items():
-        if name != cluster:
-            clusters[name] = c
-            continue
-        objs = [
-            swap.get((o.kind, o.namespace, o.name), o) for lst in c.by_kind.values() for o in lst
-        ]
-        clusters[name] = ClusterIndex(name, objs, c.mesh, [])
+    """The mesh with `patched` ServiceEntries and WorkloadEntries replacing those of the same
+    kind, namespace and name."""
+    clusters = {
+        name: c.with_entries(patched) if name == cluster else c for name, c in mesh.clusters.items()
+    }
     out = Mesh(clusters)
     out.discovery = dict(mesh.discovery)
     return out
 
 
-def _fixed(mesh: Mesh, res: DestinationResult, clients: list[str], entry: str | None) -> bool:
-    """Whether every named client's edge to the destination is mTLS in `mesh` (only the
-    endpoint listed by `entry` when given)."""
+def _fixed(
+    mesh: Mesh, res: DestinationResult, se: SE, clients: list[str], entry: str | None
+) -> bool:
+    """Whether every named client's edge to the destination (a host of ServiceEntry `se`) is
+    mTLS in `mesh` (only the endpoint listed by `entry` when given). Only that service and
+    those clients are built: the rest of the mesh is the same as the analysed one."""
     engine = EdgeEngine.with_policies(mesh)
-    svc = engine.find_service(res.cluster, res.service.hostname)
+    c = mesh.clusters[res.cluster]
+    patched = _find_se(c, se.namespace, se.name)
+    reg = engine.registries[res.cluster]
+    svc = next(
+        (s for s in reg.service_entry_services(patched) if s.hostname == res.service.hostname),
+        None,
+    ) if patched is not None else None  # fmt: skip
     port = svc.port(res.port.number) if svc is not None else None
     if svc is None or port is None:
         return False
-    by_name = {c.name: c for c in engine.clients(res.cluster)}
+    by_name = {w.key: w for w in c.workloads}
     for name in clients:
-        client = by_name.get(name)
-        if client is None:
+        w = by_name.get(name)
+        if w is None:
             return False
-        o = engine.outcome(client, svc, port)
+        o = engine.outcome(workload_client(c, w), svc, port)
         eps = [e for e in o.endpoints if entry is None or (e.source and e.source.name == entry)]
         if not eps or any(e.verdict != "mtls" for e in eps):
             return False
@@ -120,7 +121,7 @@ def _with_account(we: WE, account: str) -> WE:
 
 
 def _find_se(c: ClusterIndex, namespace: str, name: str) -> SE | None:
-    return next((s for s in c.service_entries if s.namespace == namespace and s.name == name), None)
+    return next((s for s in c.service_entries_by_ns.get(namespace, ()) if s.name == name), None)
 
 
 # --- SE101 with its patch -------------------------------------------------------------------
@@ -154,7 +155,7 @@ def _san_patch(ctx: CheckContext, res: DestinationResult) -> str | None:
             presented.update((e.presented, None) for e in bad if e.presented)
     sans = list(dict.fromkeys([*se.obj.spec.subject_alt_names, *presented]))
     if not presented or not _fixed(
-        _rebuild(ctx.mesh, res.cluster, [_with_sans(se, sans)]), res, clients, None
+        _rebuild(ctx.mesh, res.cluster, [_with_sans(se, sans)]), res, se, clients, None
     ):
         return None
     return _patch_text("ServiceEntry", se.namespace, se.name, {"subjectAltNames": sans})
@@ -208,7 +209,7 @@ def _account_patch(ctx: CheckContext, c: ClusterIndex, se: SE, we: WE) -> str | 
         return None
     clients = clients[:3]
     fixed_we = _with_account(we, w.service_account)
-    if _fixed(_rebuild(ctx.mesh, c.name, [fixed_we]), res, clients, we.name):
+    if _fixed(_rebuild(ctx.mesh, c.name, [fixed_we]), res, se, clients, we.name):
         return _patch_text(
             "WorkloadEntry", we.namespace, we.name, {"serviceAccount": w.service_account}
         )
@@ -216,7 +217,7 @@ def _account_patch(ctx: CheckContext, c: ClusterIndex, se: SE, we: WE) -> str | 
     # the identity the pod really presents
     sans = list(dict.fromkeys([*se.obj.spec.subject_alt_names, _identity(wc, w)]))
     mesh = _rebuild(ctx.mesh, c.name, [fixed_we, _with_sans(se, sans)])
-    if not _fixed(mesh, res, clients, we.name):
+    if not _fixed(mesh, res, se, clients, we.name):
         return None
     return (
         _patch_text("WorkloadEntry", we.namespace, we.name, {"serviceAccount": w.service_account})

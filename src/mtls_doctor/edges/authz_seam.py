@@ -200,6 +200,8 @@ class AuthzRelevance:
     def __init__(self, index: AuthzIndex) -> None:
         self.index = index
         self._atoms: dict[tuple[str, str, SelectorKey], tuple[Atom, ...]] = {}
+        # by service object, which the entry keeps alive (so its id stays its own)
+        self._of_service: dict[int, tuple[MeshService, tuple[Atom, ...]]] = {}
         self._vectors: dict[tuple[tuple[Atom, ...], str], tuple[bool, ...]] = {}
         self._apart: dict[tuple[str, tuple[Atom, ...]], frozenset[str] | None] = {}
 
@@ -207,11 +209,15 @@ class AuthzRelevance:
         """The identity tests of the enforced policies on the servers behind `svc` (cached per
         service). A ServiceEntry's endpoints may be any workload's address, and a Service
         without a selector has hand-made endpoints: then every policy of the mesh counts."""
+        hit = self._of_service.get(id(svc))
+        if hit is not None and hit[0] is svc:
+            return hit[1]
         sel = tuple(sorted(svc.selector.items())) if svc.selector else None
         key = (svc.namespace, svc.hostname, sel)
         got = self._atoms.get(key)
         if got is None:
             got = self._atoms[key] = self._collect(svc)
+        self._of_service[id(svc)] = (svc, got)
         return got
 
     def _collect(self, svc: MeshService) -> tuple[Atom, ...]:

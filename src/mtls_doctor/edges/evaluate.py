@@ -24,11 +24,12 @@ from mtls_doctor.edges.client_tls import (
 )
 from mtls_doctor.edges.fixes import suggest
 from mtls_doctor.edges.records import SEVERITY, EndpointResult, Outcome, Symptom, Verdict
-from mtls_doctor.edges.registry import Endpoint, MeshService, Registry, SvcPort
+from mtls_doctor.edges.registry import Endpoint, MeshService, Registry, SvcPort, alike_leads
 from mtls_doctor.edges.server import ServerFacts, ServerSides
 from mtls_doctor.edges.symptoms import symptom
 from mtls_doctor.edges.trust import TrustCheck
 from mtls_doctor.model.refs import ResourceRef
+from mtls_doctor.semantics.authz import AuthzCondition
 from mtls_doctor.semantics.identity import server_accepts_client
 from mtls_doctor.semantics.inbound import Wire, inbound
 from mtls_doctor.semantics.scope import CompiledScope, outbound_policy
@@ -147,6 +148,8 @@ class Evaluator:
         presented: str | None = None,
         expected: tuple[str, ...] = (),
         policy: str | None = None,
+        arrived: str | None = None,
+        authz: tuple[AuthzCondition, ...] = (),
     ) -> EndpointResult:
         return EndpointResult(
             address=ep.address,
@@ -160,6 +163,8 @@ class Evaluator:
             presented=presented,
             expected=expected,
             policy=policy,
+            arrived=arrived,
+            authz=authz,
         )
 
     def _at_server(
@@ -353,15 +358,16 @@ class Evaluator:
             if denial.verdict in ("denied", "unknown"):
                 v: Verdict = "denied" if denial.verdict == "denied" else "unknown"
                 c = "authz-denied" if v == "denied" else "authz-undecidable"
-                got = self._ep(ep, v, c, steps, policy=denial.policy)
-                return msgspec.structs.replace(got, arrived=verdict)
-        got = self._ep(
-            ep, verdict, cause, steps, plain_cause=cause if verdict == "plaintext" else None
+                return self._ep(ep, v, c, steps, policy=denial.policy, arrived=verdict)
+        return self._ep(
+            ep,
+            verdict,
+            cause,
+            steps,
+            plain_cause=cause if verdict == "plaintext" else None,
+            arrived=verdict,
+            authz=denial.conditions if denial is not None and denial.conditions else (),
         )
-        got = msgspec.structs.replace(got, arrived=verdict)
-        if denial is not None and denial.conditions:
-            got = msgspec.structs.replace(got, authz=denial.conditions)
-        return got
 
     # -- the edge -----------------------------------------------------------------------------
 
@@ -435,8 +441,9 @@ class Evaluator:
         captured, _ = self.capture(client, svc, port)
         base = app_wire(client, port)
         endpoints = self.reg.endpoints(svc, port)
+        leads: tuple[int, ...] | None = self.reg.endpoint_leads(svc, port)
         if only is not None:
-            endpoints = tuple(e for e in endpoints if _is_pod(e, only))
+            endpoints, leads = tuple(e for e in endpoints if _is_pod(e, only)), None
         settings: Settings | None = None
         if captured:
             visible, mode = self.outbound_answer(client, svc, port)
@@ -453,6 +460,7 @@ class Evaluator:
                 per = _alike(
                     endpoints,
                     lambda e: self._endpoint(client, svc, port, e, base, why, "passthrough", None),
+                    leads,
                 )
                 return self._summarise(client, svc, port, per, trace, None)
             settings, sstep = self.settings(client, svc, port)
@@ -463,12 +471,14 @@ class Evaluator:
                 wire, why, cause = self.endpoint_wire(s, e, port, base)
                 return self._endpoint(client, svc, port, e, wire, why, cause, s)
 
-            endpoints, dropped = self._network_filter(client, s, endpoints, port, base)
+            kept, dropped = self._network_filter(client, s, endpoints, port, base)
+            if len(kept) != len(endpoints):
+                endpoints, leads = kept, None
             trace.extend(dropped)
             if dropped and not endpoints:
                 unreachable = EndpointResult(None, None, None, "fail", "network-unreachable")
                 return self._summarise(client, svc, port, (unreachable,), trace, settings)
-            per = _alike(endpoints, one)
+            per = _alike(endpoints, one, leads)
         else:
             why = "the app's own bytes"
             per = _alike(
@@ -476,6 +486,7 @@ class Evaluator:
                 lambda e: self._endpoint(
                     client, svc, port, e, base, why, "no-client-sidecar", None
                 ),
+                leads,
             )
         return self._summarise(client, svc, port, per, trace, settings)
 
@@ -575,21 +586,21 @@ def _result_text(verdict: str, cause: str | None, endpoints: tuple[EndpointResul
 
 
 def _alike(
-    endpoints: tuple[Endpoint, ...], decide: Callable[[Endpoint], EndpointResult]
+    endpoints: tuple[Endpoint, ...],
+    decide: Callable[[Endpoint], EndpointResult],
+    leads: tuple[int, ...] | None = None,
 ) -> tuple[EndpointResult, ...]:
-    """Decide each endpoint; pods of one workload (same server, source and labels objects,
-    port, tlsMode, identity) are decided once and the result is repeated with each pod's
-    address. Objects are told apart by identity: the endpoints hold them while this runs."""
-    done: dict[tuple[object, ...], EndpointResult] = {}
+    """Decide each endpoint; endpoints alike (`alike_leads`) are decided once and the result
+    is repeated with each pod's address."""
+    if leads is None:
+        leads = alike_leads(endpoints)
     out: list[EndpointResult] = []
-    for e in endpoints:
-        key = (id(e.server), id(e.source), id(e.labels), e.server_cluster, e.target_port,
-               e.tls_mode, e.identity, e.namespace)  # fmt: skip
-        first = done.get(key)
-        if first is None:
-            first = done[key] = decide(e)
-            out.append(first)
+    for i, e in enumerate(endpoints):
+        lead = leads[i]
+        if lead == i:
+            out.append(decide(e))
             continue
+        first = out[lead]
         steps = first.steps
         if steps and first.address and e.address:
             head = steps[0]

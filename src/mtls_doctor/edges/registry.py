@@ -106,6 +106,7 @@ class Registry:
         self.index: ClusterIndex = mesh.clusters[view]
         self.td = self.index.config.trust_domain
         self._endpoints: dict[tuple[str, str, int], tuple[Endpoint, ...]] = {}
+        self._leads: dict[tuple[str, str, int], tuple[int, ...]] = {}
         self._service_accounts: dict[tuple[str, str], tuple[str, ...]] = {}
 
     @cached_property
@@ -121,7 +122,7 @@ class Registry:
                 else:
                     out[key] = svc
         for se in self.index.service_entries:
-            for svc in self._from_service_entry(se):
+            for svc in self.service_entry_services(se):
                 key = (svc.hostname, svc.namespace)
                 if key not in out:
                     out[key] = svc
@@ -175,7 +176,7 @@ class Registry:
             home_cluster=s.cluster,
         )
 
-    def _from_service_entry(self, se: Loaded[istio.ServiceEntry]) -> list[MeshService]:
+    def service_entry_services(self, se: Loaded[istio.ServiceEntry]) -> list[MeshService]:
         spec = se.obj.spec
         ports = tuple(
             SvcPort(p.number, p.name, protocol.service_entry_port(p.protocol), p.target_port)
@@ -208,6 +209,14 @@ class Registry:
         if got is None:
             got = tuple(self._compute_endpoints(svc, port))
             self._endpoints[key] = got
+        return got
+
+    def endpoint_leads(self, svc: MeshService, port: SvcPort) -> tuple[int, ...]:
+        """`alike_leads` of `endpoints(svc, port)`, worked out once."""
+        key = (svc.hostname, svc.namespace, port.number)
+        got = self._leads.get(key)
+        if got is None:
+            got = self._leads[key] = alike_leads(self.endpoints(svc, port))
         return got
 
     def _compute_endpoints(self, svc: MeshService, port: SvcPort) -> list[Endpoint]:
@@ -270,9 +279,8 @@ class Registry:
                 if selects(selector, w.labels):
                     out.extend(self._workload_endpoints(c, w, port.target))
         if svc.selector:
-            for we in self.index.workload_entries:
-                if we.namespace == svc.namespace and selects(svc.selector, self._we_labels(we)):
-                    out.append(self._we_endpoint(we.obj.spec, we.namespace, _we_ref(we), port, we))
+            for we in self.index.selected_entries(svc.namespace, svc.selector):
+                out.append(self._we_endpoint(we.obj.spec, we.namespace, _we_ref(we), port, we))
         return out
 
     @staticmethod
@@ -327,18 +335,15 @@ class Registry:
 
     def _se_endpoints(self, svc: MeshService, port: SvcPort) -> list[Endpoint]:
         se = next(
-            s
-            for s in self.index.service_entries
-            if s.namespace == svc.namespace and s.name == svc.ref.name
+            s for s in self.index.service_entries_by_ns[svc.namespace] if s.name == svc.ref.name
         )
         spec = se.obj.spec
         src = _se_ref(se)
         out = [self._we_endpoint(ep, se.namespace, src, port, None) for ep in spec.endpoints]
         if spec.workload_selector is not None:
             sel = spec.workload_selector.labels
-            for we in self.index.workload_entries:
-                if we.namespace == se.namespace and selects(sel, self._we_labels(we)):
-                    out.append(self._we_endpoint(we.obj.spec, we.namespace, _we_ref(we), port, we))
+            for we in self.index.selected_entries(se.namespace, sel):
+                out.append(self._we_endpoint(we.obj.spec, we.namespace, _we_ref(we), port, we))
             for w in self.index.workloads_by_ns.get(se.namespace, ()):
                 if selects(sel, w.labels):
                     out.extend(self._workload_endpoints(self.index, w, port.target or port.number))
@@ -385,3 +390,18 @@ class Registry:
         for san in svc.declared_sans:
             ids[san] = None
         return tuple(sorted(ids))
+
+
+def alike_leads(endpoints: tuple[Endpoint, ...]) -> tuple[int, ...]:
+    """For each endpoint, the position of the first one decided alike: pods of one workload
+    (same server, source and labels objects, port, tlsMode, identity) differ in address alone.
+    Objects are told apart by identity: the endpoints hold them as long as they live."""
+    first: dict[tuple[object, ...], int] = {}
+    return tuple(
+        first.setdefault(
+            (id(e.server), id(e.source), id(e.labels), e.server_cluster, e.target_port,
+             e.tls_mode, e.identity, e.namespace),
+            i,
+        )
+        for i, e in enumerate(endpoints)
+    )  # fmt: skip

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from mtls_doctor.edges.records import Symptom
 
 _RESET = "upstream connect error or disconnect/reset before headers. reset reason: "
@@ -13,8 +15,15 @@ KUBELET = "external/kubelet"
 
 def symptom(cause: str | None, *, client_sidecar: bool, http: bool, presented: str | None = None,
             policy: str | None = None, caller: str | None = None) -> Symptom | None:  # fmt: skip
-    """The symptom of a failing or denied edge; None for causes that do not fail."""
-    if caller == KUBELET and cause in ("plaintext-rejected", "client-cert-missing"):
+    """The symptom of a failing or denied edge; None for causes that do not fail. The same
+    arguments always give the same (frozen) record, so it is made once."""
+    return _symptom(cause, client_sidecar, http, presented, policy, caller == KUBELET)
+
+
+@cache
+def _symptom(cause: str | None, client_sidecar: bool, http: bool, presented: str | None,
+             policy: str | None, kubelet: bool) -> Symptom | None:  # fmt: skip
+    if kubelet and cause in ("plaintext-rejected", "client-cert-missing"):
         return Symptom(
             None,
             None,

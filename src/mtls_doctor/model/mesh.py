@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -17,6 +19,7 @@ from mtls_doctor.semantics.destinationrule import DRIndex
 from mtls_doctor.semantics.injection import Injection, decide
 from mtls_doctor.semantics.peerauthn import PAIndex
 from mtls_doctor.semantics.scope import SidecarIndex
+from mtls_doctor.semantics.trace import selects
 from mtls_doctor.sources.problems import InputProblem
 
 REMOTE_SECRET_LABEL = "istio/multiCluster"
@@ -84,6 +87,7 @@ class ClusterIndex:
             self.services_by_ns[s.obj.metadata.namespace].append(s)
         self.service_entries: list[Loaded[istio.ServiceEntry]] = by_kind.get("ServiceEntry", [])
         self.workload_entries: list[Loaded[istio.WorkloadEntry]] = by_kind.get("WorkloadEntry", [])
+        self._index_entries()
         self.authorization_policies: list[Loaded[istio.AuthorizationPolicy]] = by_kind.get(
             "AuthorizationPolicy", []
         )
@@ -134,6 +138,46 @@ class ClusterIndex:
             if CLUSTER_ANNOTATION in s.meta.annotations:
                 names.add(s.meta.annotations[CLUSTER_ANNOTATION])
         return frozenset(names)
+
+    def _index_entries(self) -> None:
+        self.entries_by_ns: dict[str, list[Loaded[istio.WorkloadEntry]]] = defaultdict(list)
+        for we in self.workload_entries:
+            self.entries_by_ns[we.obj.metadata.namespace].append(we)
+        self.service_entries_by_ns: dict[str, list[Loaded[istio.ServiceEntry]]] = defaultdict(list)
+        for se in self.service_entries:
+            self.service_entries_by_ns[se.obj.metadata.namespace].append(se)
+
+    def with_entries(self, patched: Sequence[Loaded[Any]]) -> ClusterIndex:
+        """This cluster with some ServiceEntries and WorkloadEntries replaced by the patched
+        objects of the same kind, namespace and name. Nothing else here is derived from those
+        two kinds, so the workloads, the policy indexes and the caches are shared, not rebuilt
+        (a verified patch costs one edge, not one cluster)."""
+        kinds = {p.kind for p in patched}
+        if not kinds <= {"ServiceEntry", "WorkloadEntry"}:
+            raise ValueError(
+                f"with_entries replaces ServiceEntries and WorkloadEntries, not {kinds}"
+            )
+        swap = {(p.kind, p.namespace, p.name): p for p in patched}
+        out = copy.copy(self)
+        out.by_kind = dict(self.by_kind)
+        for kind in kinds:
+            out.by_kind[kind] = [
+                swap.get((kind, o.namespace, o.name), o) for o in self.by_kind.get(kind, [])
+            ]
+        out.service_entries = out.by_kind.get("ServiceEntry", [])
+        out.workload_entries = out.by_kind.get("WorkloadEntry", [])
+        out._index_entries()
+        return out
+
+    def selected_entries(
+        self, namespace: str, selector: dict[str, str]
+    ) -> list[Loaded[istio.WorkloadEntry]]:
+        """The namespace's WorkloadEntries a `matchLabels` selector picks (entry labels as
+        istiod reads them: the spec's, then the metadata's over them)."""
+        return [
+            we for we in self.entries_by_ns.get(namespace, ())
+            if selects(selector, {**we.obj.spec.labels, **we.meta.labels})
+        ]  # fmt: skip
 
     def network_of(self, labels: dict[str, str]) -> str | None:
         """A workload's network: its `topology.istio.io/network` label, else the cluster's (the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 
 _SPIFFE = re.compile(r"^spiffe://(?P<td>[^/]+)/ns/(?P<ns>[^/]+)/sa/(?P<sa>[^/]+)$")
 
@@ -26,6 +27,8 @@ def trust_domain_of(uri: str) -> str | None:
 
 def expand_with_aliases(sans: tuple[str, ...], aliases: tuple[str, ...]) -> tuple[str, ...]:
     """`ExpandWithTrustDomains`: each Istio SPIFFE SAN repeated for every alias trust domain."""
+    if not aliases:
+        return tuple(sorted(set(sans)))
     out: dict[str, None] = {}
     for san in sans:
         out[san] = None
@@ -40,6 +43,9 @@ def expand_with_aliases(sans: tuple[str, ...], aliases: tuple[str, ...]) -> tupl
 
 def server_accepts_client(client_id: str | None, trust_domains: tuple[str, ...]) -> bool:
     """The server sidecar's client-certificate check: a URI SAN prefix `spiffe://<td>/`."""
-    if client_id is None:
-        return False
-    return any(client_id.startswith(f"spiffe://{td}/") for td in trust_domains)
+    return client_id is not None and client_id.startswith(_prefixes(trust_domains))
+
+
+@cache
+def _prefixes(trust_domains: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(f"spiffe://{td}/" for td in trust_domains)
