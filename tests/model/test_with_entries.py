@@ -7,12 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import pytest
 
-from mtls_doctor.checks.serviceentry import _rebuild
+from mtls_doctor.checks.serviceentry import _rebuild, _with_account, _with_sans
 from mtls_doctor.edges.engine import EdgeEngine
-from mtls_doctor.model import istio
 from mtls_doctor.model.load import load_mesh
 from mtls_doctor.model.mesh import ClusterIndex, Mesh
 from mtls_doctor.model.objects import Loaded
@@ -29,16 +27,6 @@ def _stage(n: int) -> Mesh:
         name, _, path = a.partition("=")
         args.append(f"{name}={ROOT / path}")
     return load_mesh(args).mesh
-
-
-def _with_sans(se: Loaded[istio.ServiceEntry], sans: list[str]) -> Loaded[Any]:
-    spec = msgspec.structs.replace(se.obj.spec, subject_alt_names=sans)
-    return Loaded(se.cluster, se.origin, msgspec.structs.replace(se.obj, spec=spec))
-
-
-def _with_account(we: Loaded[istio.WorkloadEntry], account: str) -> Loaded[Any]:
-    spec = msgspec.structs.replace(we.obj.spec, service_account=account)
-    return Loaded(we.cluster, we.origin, msgspec.structs.replace(we.obj, spec=spec))
 
 
 def _from_scratch(mesh: Mesh, cluster: str, patched: list[Loaded[Any]]) -> Mesh:
@@ -81,6 +69,7 @@ def test_the_copy_shares_what_entries_do_not_decide() -> None:
 def test_patched_copy_decides_like_a_rebuilt_cluster(patch: str) -> None:
     mesh = _stage(3)
     c = mesh.clusters["cluster1"]
+    patched: list[Loaded[Any]]
     if patch == "sans":
         patched = [_with_sans(c.service_entries[0], [PRESENTED])]
     else:
