@@ -63,12 +63,7 @@ def _identity(c: ClusterIndex, w: Workload) -> str:
 def _rebuild(mesh: Mesh, cluster: str, patched: list[Loaded[Any]]) -> Mesh:
     """The mesh with `patched` ServiceEntries and WorkloadEntries replacing those of the same
     kind, namespace and name."""
-    clusters = {
-        name: c.with_entries(patched) if name == cluster else c for name, c in mesh.clusters.items()
-    }
-    out = Mesh(clusters)
-    out.discovery = dict(mesh.discovery)
-    return out
+    return mesh.with_cluster(mesh.clusters[cluster].with_entries(patched))
 
 
 def _fixed(

@@ -216,12 +216,13 @@ class Mesh:
             if discovery_overrides and name in discovery_overrides:
                 seen |= {r for r in discovery_overrides[name] if r in clusters}
             self.discovery[name] = tuple(sorted(seen, key=lambda n: (n != name, n)))
-        self.by_ip: dict[str, list[tuple[ClusterIndex, Workload]]] = defaultdict(list)
-        for c in clusters.values():
+        # by cluster name, so a copy with a cluster replaced by its patched copy shares it
+        self.by_ip: dict[str, list[tuple[str, Workload]]] = defaultdict(list)
+        for name, c in clusters.items():
             for w in c.workloads:
                 for p in w.pods:
                     if p.ip:
-                        self.by_ip[p.ip].append((c, w))
+                        self.by_ip[p.ip].append((name, w))
 
     @property
     def multi_cluster(self) -> bool:
@@ -229,4 +230,12 @@ class Mesh:
 
     def workload_at(self, ip: str) -> tuple[ClusterIndex, Workload] | None:
         found = self.by_ip.get(ip)
-        return found[0] if found else None
+        return (self.clusters[found[0][0]], found[0][1]) if found else None
+
+    def with_cluster(self, index: ClusterIndex) -> Mesh:
+        """This mesh with one cluster's index replaced by a copy with the same workloads
+        (`ClusterIndex.with_entries`): the discovery and the address index are shared."""
+        out = copy.copy(self)
+        out.clusters = {**self.clusters, index.name: index}
+        out.discovery = dict(self.discovery)
+        return out
