@@ -23,7 +23,7 @@ from mtls_doctor.edges.clients import workload_client
 from mtls_doctor.edges.engine import EdgeEngine
 from mtls_doctor.edges.registry import TLS_MODE_LABEL
 from mtls_doctor.model import istio
-from mtls_doctor.model.mesh import ClusterIndex, Mesh
+from mtls_doctor.model.mesh import ClusterIndex, Mesh, entry_labels
 from mtls_doctor.model.objects import Loaded
 from mtls_doctor.model.workloads import Workload
 from mtls_doctor.semantics.identity import spiffe_id
@@ -33,10 +33,6 @@ SE = Loaded[istio.ServiceEntry]
 WE = Loaded[istio.WorkloadEntry]
 API_VERSION = "networking.istio.io/v1"
 MAX_PATCHED = 20  # each verification rebuilds one cluster; keep big inputs fast
-
-
-def _we_labels(we: WE) -> dict[str, str]:
-    return {**we.obj.spec.labels, **we.meta.labels}
 
 
 def _entries_of(c: ClusterIndex, se: SE) -> list[WE]:
@@ -83,9 +79,9 @@ def _fixed(
     port = svc.port(res.port.number) if svc is not None else None
     if svc is None or port is None:
         return False
-    by_name = {w.key: w for w in c.workloads}
     for name in clients:
-        w = by_name.get(name)
+        ns = name.partition("/")[0]
+        w = next((w for w in c.workloads_by_ns.get(ns, ()) if w.key == name), None)
         if w is None:
             return False
         o = engine.outcome(workload_client(c, w), svc, port)
@@ -169,7 +165,7 @@ def workloadentry_identity(ctx: CheckContext) -> Iterator[Finding]:
             if spec.location != "MESH_INTERNAL" or spec.workload_selector is None:
                 continue
             for we in _entries_of(c, se):
-                if we.obj.spec.service_account or TLS_MODE_LABEL in _we_labels(we):
+                if we.obj.spec.service_account or TLS_MODE_LABEL in entry_labels(we):
                     continue
                 patch = None
                 if n < MAX_PATCHED:

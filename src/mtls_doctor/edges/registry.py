@@ -14,7 +14,7 @@ from typing import Literal
 import msgspec
 
 from mtls_doctor.model import istio, kube
-from mtls_doctor.model.mesh import ClusterIndex, Mesh
+from mtls_doctor.model.mesh import ClusterIndex, Mesh, entry_labels
 from mtls_doctor.model.objects import Loaded
 from mtls_doctor.model.refs import ResourceRef
 from mtls_doctor.model.workloads import Workload
@@ -283,10 +283,6 @@ class Registry:
                 out.append(self._we_endpoint(we.obj.spec, we.namespace, _we_ref(we), port, we))
         return out
 
-    @staticmethod
-    def _we_labels(we: Loaded[istio.WorkloadEntry]) -> dict[str, str]:
-        return {**we.obj.spec.labels, **we.meta.labels}
-
     def _we_endpoint(
         self,
         spec: istio.WorkloadEntrySpec,
@@ -295,7 +291,7 @@ class Registry:
         port: SvcPort,
         we: Loaded[istio.WorkloadEntry] | None,
     ) -> Endpoint:
-        labels = self._we_labels(we) if we is not None else dict(spec.labels)
+        labels = entry_labels(we) if we is not None else dict(spec.labels)
         if TLS_MODE_LABEL in labels:
             mode = labels[TLS_MODE_LABEL]
             why = f"{source.kind} {source.namespace}/{source.name} label {TLS_MODE_LABEL}={mode}"

@@ -172,12 +172,9 @@ class ClusterIndex:
     def selected_entries(
         self, namespace: str, selector: dict[str, str]
     ) -> list[Loaded[istio.WorkloadEntry]]:
-        """The namespace's WorkloadEntries a `matchLabels` selector picks (entry labels as
-        istiod reads them: the spec's, then the metadata's over them)."""
-        return [
-            we for we in self.entries_by_ns.get(namespace, ())
-            if selects(selector, {**we.obj.spec.labels, **we.meta.labels})
-        ]  # fmt: skip
+        """The namespace's WorkloadEntries a `matchLabels` selector picks."""
+        entries = self.entries_by_ns.get(namespace, ())
+        return [we for we in entries if selects(selector, entry_labels(we))]
 
     def network_of(self, labels: dict[str, str]) -> str | None:
         """A workload's network: its `topology.istio.io/network` label, else the cluster's (the
@@ -199,6 +196,11 @@ class ClusterIndex:
             got = decide(w, None if ns is None else ns.meta.labels, self.namespace_ref(w.namespace))
             self._injection[id(w)] = got
         return got
+
+
+def entry_labels(we: Loaded[istio.WorkloadEntry]) -> dict[str, str]:
+    """A WorkloadEntry's labels as istiod reads them: the spec's, the metadata's over them."""
+    return {**we.obj.spec.labels, **we.meta.labels}
 
 
 class Mesh:
