@@ -37,6 +37,12 @@ def _cacerts(path: Path, root: pki.Issued) -> None:
     )  # fmt: skip
 
 
+def _pod_secrets(folder: Path, leaf: pki.Issued, root: pki.Issued, pod: str) -> None:
+    """What `istioctl proxy-config secret POD -o json` shows for an echo pod, in `folder`."""
+    dump = pki.sds_dump([leaf], [root], pod=pod, namespace="echo")
+    (folder / "echo-secrets.json").write_text(json.dumps(dump))
+
+
 def _global_echo(args: list[str]) -> dict[str, tuple[str, str | None]]:
     a = analyze(load_mesh(args), now=pki.NOW)
     (edge,) = [
@@ -69,8 +75,7 @@ def test_expired_server_certificate_from_a_secret_dump(tmp_path: Path) -> None:
         root, "spiffe://cluster.local/ns/echo/sa/default",
         not_before=pki.NOW - timedelta(days=2), not_after=pki.NOW - timedelta(hours=1),
     )  # fmt: skip
-    dump = pki.sds_dump([leaf], [root], pod="echo-5f7d9c8b4-q8w2m", namespace="echo")
-    (tmp_path / "c2" / "echo-secrets.json").write_text(json.dumps(dump))
+    _pod_secrets(tmp_path / "c2", leaf, root, "echo-5f7d9c8b4-q8w2m")
     got = _global_echo([*STAGE4, f"cluster1={tmp_path / 'c1'}", f"cluster2={tmp_path / 'c2'}"])
     assert got == {"10.4.2.45": ("mtls", None), "10.6.1.212": ("fail", "cert-expired")}
 
@@ -85,8 +90,7 @@ def test_pod_certificate_with_another_identity_is_a_finding(tmp_path: Path) -> N
     root = pki.root()
     _cacerts(tmp_path / "c2" / "cacerts.yaml", root)
     leaf = pki.workload(root, "spiffe://cluster.local/ns/echo/sa/not-default")
-    dump = pki.sds_dump([leaf], [root], pod="echo-5f7d9c8b4-q8w2m", namespace="echo")
-    (tmp_path / "c2" / "echo-secrets.json").write_text(json.dumps(dump))
+    _pod_secrets(tmp_path / "c2", leaf, root, "echo-5f7d9c8b4-q8w2m")
     a = analyze(load_mesh([*STAGE4, f"cluster2={tmp_path / 'c2'}"]), now=pki.NOW)
     hits = [f for f in a.findings if f.code == "CE404" and f.subject.name == "echo-5f7d9c8b4-q8w2m"]
     assert len(hits) == 1
@@ -113,8 +117,7 @@ def test_lab_replays_the_certificate_failures(tmp_path: Path, variant: str, envo
             root, "spiffe://cluster.local/ns/echo/sa/default",
             not_before=pki.NOW - timedelta(days=2), not_after=pki.NOW - timedelta(hours=1),
         )  # fmt: skip
-        dump = pki.sds_dump([leaf], [root], pod="echo-5f7d9c8b4-q8w2m", namespace="echo")
-        (tmp_path / "c2" / "echo-secrets.json").write_text(json.dumps(dump))
+        _pod_secrets(tmp_path / "c2", leaf, root, "echo-5f7d9c8b4-q8w2m")
     a = analyze(
         load_mesh([*STAGE4, f"cluster1={tmp_path / 'c1'}", f"cluster2={tmp_path / 'c2'}"]),
         now=pki.NOW,
@@ -134,8 +137,7 @@ def test_the_identity_a_secret_dump_shows_is_the_one_checked(tmp_path: Path) -> 
     root = pki.root()
     _cacerts(tmp_path / "c1" / "cacerts.yaml", root)
     leaf = pki.workload(root, "spiffe://cluster.local/ns/echo/sa/not-default")
-    dump = pki.sds_dump([leaf], [root], pod="echo-7b9c5d8f6d-x2k4p", namespace="echo")
-    (tmp_path / "c1" / "echo-secrets.json").write_text(json.dumps(dump))
+    _pod_secrets(tmp_path / "c1", leaf, root, "echo-7b9c5d8f6d-x2k4p")
     a = analyze(load_mesh([*STAGE4, f"cluster1={tmp_path / 'c1'}"]), now=pki.NOW)
     (edge,) = [
         e for r in a.results for e in r.edges(a.engine)
