@@ -22,6 +22,7 @@ from mtls_doctor.edges.trust import TrustCheck
 from mtls_doctor.envoy.logfindings import log_findings
 from mtls_doctor.envoy.logs import LogEvent
 from mtls_doctor.model.load import LoadResult
+from mtls_doctor.record import Record
 from mtls_doctor.side_inputs import SideInputs
 
 DestinationHook = Callable[[int, int], None]  # (done, total)
@@ -33,7 +34,7 @@ class Timings(msgspec.Struct):
     checks_s: float = 0.0
 
 
-class LinkedEvent(msgspec.Struct, frozen=True):
+class LinkedEvent(Record):
     """A log event tied to the destination the engine knows it by (when its cluster names one)."""
 
     event: LogEvent

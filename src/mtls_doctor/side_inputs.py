@@ -15,13 +15,14 @@ from mtls_doctor.envoy.configdump import read_dump
 from mtls_doctor.envoy.logs import LogEvent, read_log
 from mtls_doctor.envoy.records import ProxyConfig
 from mtls_doctor.model.refs import Origin
+from mtls_doctor.record import Record
 from mtls_doctor.sources.paths import DEFAULT_CLUSTER, InputFile, split_cluster
 from mtls_doctor.sources.problems import InputProblem
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 
 
-class Proxy(msgspec.Struct, frozen=True):
+class Proxy(Record):
     cluster: str
     namespace: str | None  # the pod the dump belongs to, when known
     pod: str | None

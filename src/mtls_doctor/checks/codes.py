@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-
 from mtls_doctor.checks.finding import Finding, Level, Subject
 from mtls_doctor.model.refs import Origin
+from mtls_doctor.record import Record
 
 
-class Code(msgspec.Struct, frozen=True):
+class Code(Record):
     """A stable catalog entry. Codes are never reused; `fix` is one sentence ending with a period.
 
     `message` is a `str.format` template filled from the keyword arguments of `finding()`.

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import msgspec
-
 from mtls_doctor.edges.classes import DestinationResult
 from mtls_doctor.edges.records import Edge
 from mtls_doctor.edges.server import ServerSides
 from mtls_doctor.model.mesh import Mesh
+from mtls_doctor.record import Record
 
 
-class CheckContext(msgspec.Struct, frozen=True):
+class CheckContext(Record):
     mesh: Mesh
     results: tuple[DestinationResult, ...]
     servers: ServerSides | None = None  # the engine's server facts (shared cache)

@@ -21,9 +21,8 @@ from collections.abc import Collection, Iterable, Mapping
 from fnmatch import fnmatchcase
 from typing import Literal
 
-import msgspec
-
 from mtls_doctor.checks.finding import LEVEL_RANK, Finding
+from mtls_doctor.record import Record
 
 IGNORE_ANNOTATION = "mtls-doctor.io/ignore"
 
@@ -36,7 +35,7 @@ ALL = ""  # the prefix every code starts with
 _PREFIX = re.compile(r"^[A-Z]{1,2}(?:(?<=[A-Z]{2})\d{0,3})?$")
 
 
-class Suppression(msgspec.Struct, frozen=True):
+class Suppression(Record):
     """One `--suppress CODE=GLOB`: `prefixes` of codes, on subjects matching `glob`."""
 
     prefixes: tuple[str, ...]
@@ -49,7 +48,7 @@ class Suppression(msgspec.Struct, frozen=True):
         )
 
 
-class FilterOptions(msgspec.Struct, frozen=True):
+class FilterOptions(Record):
     """Everything the user said about which findings to keep. Build with `parse_options`."""
 
     select: tuple[str, ...] = (ALL,)
@@ -58,7 +57,7 @@ class FilterOptions(msgspec.Struct, frozen=True):
     fail_on: FailOn = "error"
 
 
-class Suppressed(msgspec.Struct, frozen=True):
+class Suppressed(Record):
     """A finding the user asked not to see, and which of their rules dropped it."""
 
     finding: Finding
@@ -66,7 +65,7 @@ class Suppressed(msgspec.Struct, frozen=True):
     rule: str  # e.g. "--ignore DR", "--suppress PA101=PeerAuthentication/prod/*"
 
 
-class FilterResult(msgspec.Struct, frozen=True):
+class FilterResult(Record):
     kept: tuple[Finding, ...]
     suppressed: tuple[Suppressed, ...]
 

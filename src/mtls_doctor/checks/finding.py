@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-import msgspec
-
 from mtls_doctor.model.refs import Origin
+from mtls_doctor.record import Record
 
 Level = Literal["error", "warning", "info"]
 
 LEVEL_RANK: dict[str, int] = {"info": 0, "warning": 1, "error": 2}
 
 
-class Subject(msgspec.Struct, frozen=True):
+class Subject(Record):
     kind: str
     namespace: str
     name: str
@@ -25,7 +24,7 @@ class Subject(msgspec.Struct, frozen=True):
         return f"{self.kind}/{self.namespace}/{self.name}"
 
 
-class Finding(msgspec.Struct, frozen=True):
+class Finding(Record):
     """A coded problem about one subject. `code` is from the catalog; `fix` ends with a period."""
 
     code: str

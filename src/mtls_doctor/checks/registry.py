@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-import msgspec
-
 from mtls_doctor.checks import (
     authz,
     destinationrule,
@@ -18,11 +16,12 @@ from mtls_doctor.checks import (
 )
 from mtls_doctor.checks.context import CheckContext
 from mtls_doctor.checks.finding import LEVEL_RANK, Finding
+from mtls_doctor.record import Record
 
 CheckFn = Callable[[CheckContext], Iterable[Finding]]
 
 
-class Check(msgspec.Struct, frozen=True):
+class Check(Record):
     name: str
     codes: tuple[str, ...]
     reads: tuple[str, ...]  # the kinds (or "edges") it reads

@@ -16,8 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
-import msgspec
-
+from mtls_doctor.record import Record
 from mtls_doctor.semantics.authz import AuthzCondition
 from mtls_doctor.semantics.trace import Step
 
@@ -26,7 +25,7 @@ if TYPE_CHECKING:
     from mtls_doctor.edges.server import ServerFacts
 
 
-class Denial(msgspec.Struct, frozen=True):
+class Denial(Record):
     step: Step  # the trace step naming the policy and rule
     policy: str | None  # Envoy's name for the matched rule: ns[NS]-policy[NAME]-rule[N]
     verdict: Literal["denied", "unknown", "conditional", "allowed"] = "denied"

@@ -12,16 +12,26 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import cast
 
-import msgspec
-
 from mtls_doctor.edges.client_tls import Client
 from mtls_doctor.edges.engine import OTHER_NS, ClientGroup, EdgeEngine
 from mtls_doctor.edges.records import Edge, Outcome
 from mtls_doctor.edges.registry import MeshService, SvcPort
+from mtls_doctor.record import Record
 from mtls_doctor.semantics.scope import CompiledScope
 
 
-class Member(msgspec.Struct, frozen=True):
+class SuperGroup(Record):
+    """Base groups that every destination of one namespace treats alike (same sidecar answer,
+    same visibility, same outbound policy): evaluated once per destination, not per group."""
+
+    groups: tuple[ClientGroup, ...]
+    sizes: dict[str, int]
+    total: int
+    sidecar: bool
+    positions: frozenset[int]  # the groups' positions in EdgeEngine.groups(cluster)
+
+
+class Member(Record):
     """Every client of `groups` outside the `excluded` namespaces."""
 
     groups: SuperGroup
@@ -44,18 +54,7 @@ class Member(msgspec.Struct, frozen=True):
                 yield from g.by_namespace.get(namespace, ())
 
 
-class SuperGroup(msgspec.Struct, frozen=True):
-    """Base groups that every destination of one namespace treats alike (same sidecar answer,
-    same visibility, same outbound policy): evaluated once per destination, not per group."""
-
-    groups: tuple[ClientGroup, ...]
-    sizes: dict[str, int]
-    total: int
-    sidecar: bool
-    positions: frozenset[int]  # the groups' positions in EdgeEngine.groups(cluster)
-
-
-class OutcomeClass(msgspec.Struct, frozen=True):
+class OutcomeClass(Record):
     outcome: Outcome
     members: tuple[Member, ...]
     explicit: tuple[Client, ...]
@@ -133,7 +132,7 @@ def client_names(classes: Iterable[OutcomeClass], namespace_sizes: dict[str, int
     return names
 
 
-class DestinationResult(msgspec.Struct, frozen=True):
+class DestinationResult(Record):
     cluster: str  # the viewing cluster (the clients' cluster)
     service: MeshService
     port: SvcPort
@@ -176,7 +175,7 @@ def _super(groups: list[ClientGroup]) -> SuperGroup:
     )
 
 
-class _Plan(msgspec.Struct, frozen=True):
+class _Plan(Record):
     """A cluster's base groups, sorted once for `super_groups`: per group, its bucket when it
     sees a namespace's services and when it does not (the same for groups without a sidecar
     and groups that are units of their own), whether it sees a namespace its Sidecar does

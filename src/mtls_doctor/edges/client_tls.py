@@ -8,13 +8,12 @@ from __future__ import annotations
 import ipaddress
 from typing import Literal
 
-import msgspec
-
 from mtls_doctor.edges.registry import Endpoint, MeshService, Registry, SvcPort
 from mtls_doctor.model.istio import ClientTLS, Sidecar
 from mtls_doctor.model.meshconfig import MeshConfig
 from mtls_doctor.model.objects import Loaded
 from mtls_doctor.model.refs import ResourceRef
+from mtls_doctor.record import Record
 from mtls_doctor.semantics.destinationrule import DRChoice, cluster_tls, endpoint_tls_mode
 from mtls_doctor.semantics.identity import expand_with_aliases
 from mtls_doctor.semantics.inbound import Wire
@@ -30,7 +29,7 @@ from mtls_doctor.semantics.trace import Step
 ClusterMode = Literal["none", "auto", "istio", "simple", "mutual"]
 
 
-class Client(msgspec.Struct, frozen=True):
+class Client(Record):
     """Everything about a caller that the client side of an edge reads."""
 
     name: str  # namespace/workload or external/<name>
@@ -50,7 +49,7 @@ class Client(msgspec.Struct, frozen=True):
     network: str | None = None  # the client's network (multi-network meshes)
 
 
-class Settings(msgspec.Struct, frozen=True):
+class Settings(Record):
     """The client cluster's TLS for this service port, and why."""
 
     mode: ClusterMode

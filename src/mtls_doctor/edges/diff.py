@@ -13,17 +13,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-import msgspec
-
 from mtls_doctor.edges.classes import DestinationResult, Member, OutcomeClass, client_names
 from mtls_doctor.edges.client_tls import Client
 from mtls_doctor.edges.engine import EdgeEngine
 from mtls_doctor.edges.records import Edge, Outcome
+from mtls_doctor.record import Record
 
 Decision = tuple[str, str | None]  # (verdict, cause)
 
 
-class Moved(msgspec.Struct, frozen=True):
+class Moved(Record):
     """Clients of one destination that a change moves from one decision to another alike."""
 
     cluster: str | None  # the clients' cluster (None for a pseudo-client of a single cluster)
@@ -34,7 +33,7 @@ class Moved(msgspec.Struct, frozen=True):
     count: int
 
 
-class Side(msgspec.Struct, frozen=True):
+class Side(Record):
     """One analysis as the comparison reads it."""
 
     engine: EdgeEngine

@@ -25,6 +25,7 @@ from mtls_doctor.edges.registry import MeshService, Registry, SvcPort
 from mtls_doctor.edges.server import ServerSides
 from mtls_doctor.edges.trust import TrustCheck
 from mtls_doctor.model.mesh import Mesh
+from mtls_doctor.record import Record
 from mtls_doctor.semantics.scope import CompiledScope, is_exported
 from mtls_doctor.semantics.trace import Step
 
@@ -34,7 +35,7 @@ OTHER_NS = "\0other"
 RelevanceHook = Callable[[Client, MeshService, SvcPort], Any]
 
 
-class ClientGroup(msgspec.Struct, frozen=True):
+class ClientGroup(Record):
     """Clients of one cluster that look the same to every destination, namespaces aside."""
 
     key: tuple[Any, ...]
@@ -460,7 +461,7 @@ def _fill(step: Step, client: Client) -> Step:
     return msgspec.structs.replace(step, decision=fill_client(step.decision, client))
 
 
-class Target(msgspec.Struct, frozen=True):
+class Target(Record):
     """What `--to` named, resolved in a client's cluster."""
 
     svc: MeshService

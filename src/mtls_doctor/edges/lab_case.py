@@ -27,9 +27,10 @@ from mtls_doctor.lab.case import (
     ServerSide,
     SimpleTls,
 )
+from mtls_doctor.record import Record
 
 
-class Unreplayable(msgspec.Struct, frozen=True):
+class Unreplayable(Record):
     endpoint: str
     reason: str
 

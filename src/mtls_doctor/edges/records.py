@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-import msgspec
-
 from mtls_doctor.model.refs import ResourceRef
+from mtls_doctor.record import Record
 from mtls_doctor.semantics.authz import AuthzCondition
 from mtls_doctor.semantics.trace import Step
 
@@ -28,7 +27,7 @@ SEVERITY: dict[str, int] = {
 }  # fmt: skip
 
 
-class Symptom(msgspec.Struct, frozen=True):
+class Symptom(Record):
     """What the user sees when the edge is used (observed with real Envoy 1.40)."""
 
     http_status: int | None
@@ -37,7 +36,7 @@ class Symptom(msgspec.Struct, frozen=True):
     server_log: str | None = None
 
 
-class EndpointResult(msgspec.Struct, frozen=True):
+class EndpointResult(Record):
     address: str | None
     workload: str | None  # namespace/workload, or None when nothing known is at the address
     cluster: str | None
@@ -54,7 +53,7 @@ class EndpointResult(msgspec.Struct, frozen=True):
     authz: tuple[AuthzCondition, ...] = ()  # requests some policy allows or denies (conditional)
 
 
-class Outcome(msgspec.Struct, frozen=True):
+class Outcome(Record):
     """The verdict of one client class on one destination port."""
 
     verdict: Verdict
@@ -65,7 +64,7 @@ class Outcome(msgspec.Struct, frozen=True):
     fix: str | None
 
 
-class Edge(msgspec.Struct, frozen=True):
+class Edge(Record):
     from_: str
     from_cluster: str | None
     to: str

@@ -18,6 +18,7 @@ from mtls_doctor.model.mesh import ClusterIndex, Mesh, entry_labels
 from mtls_doctor.model.objects import Loaded
 from mtls_doctor.model.refs import ResourceRef
 from mtls_doctor.model.workloads import Workload
+from mtls_doctor.record import Record
 from mtls_doctor.semantics import protocol
 from mtls_doctor.semantics.identity import spiffe_id
 from mtls_doctor.semantics.scope import EXPORT_TO_ANNOTATION
@@ -28,14 +29,14 @@ CANONICAL_SA = "alpha.istio.io/canonical-serviceaccounts"
 KUBE_SA = "alpha.istio.io/kubernetes-serviceaccounts"
 
 
-class SvcPort(msgspec.Struct, frozen=True):
+class SvcPort(Record):
     number: int
     name: str | None
     protocol: protocol.Protocol
     target: int | str | None
 
 
-class MeshService(msgspec.Struct, frozen=True):
+class MeshService(Record):
     kind: Literal["Service", "ServiceEntry"]
     hostname: str
     namespace: str
@@ -63,7 +64,7 @@ class MeshService(msgspec.Struct, frozen=True):
         return next((p for p in self.ports if p.number == number), None)
 
 
-class Endpoint(msgspec.Struct, frozen=True):
+class Endpoint(Record):
     address: str | None
     namespace: str  # the namespace client-side policy evaluates the endpoint in
     labels: dict[str, str]

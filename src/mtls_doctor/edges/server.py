@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import msgspec
-
 from mtls_doctor.model import kube
 from mtls_doctor.model.mesh import ClusterIndex, Mesh
 from mtls_doctor.model.objects import Loaded
 from mtls_doctor.model.refs import ResourceRef
 from mtls_doctor.model.workloads import Workload
+from mtls_doctor.record import Record
 from mtls_doctor.semantics import protocol
 from mtls_doctor.semantics.identity import spiffe_id
 from mtls_doctor.semantics.inbound import PortKind
@@ -21,7 +20,7 @@ INCLUDE_INBOUND = "traffic.sidecar.istio.io/includeInboundPorts"
 PROXY_PORTS = frozenset({15090, 15021, 15020})
 
 
-class ServerFacts(msgspec.Struct, frozen=True):
+class ServerFacts(Record):
     workload: Workload
     cluster: str
     injection: Injection

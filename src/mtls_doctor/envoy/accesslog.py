@@ -19,12 +19,14 @@ from typing import Any
 
 import msgspec
 
+from mtls_doctor.record import Record
+
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|\S+')
 _INT = re.compile(r"^\d+$")
 _KV = re.compile(r'([A-Za-z_][\w.]*)=("(?:[^"\\]|\\.)*"|\S*)')
 
 
-class AccessRecord(msgspec.Struct, frozen=True):
+class AccessRecord(Record):
     method: str | None = None
     path: str | None = None
     protocol: str | None = None

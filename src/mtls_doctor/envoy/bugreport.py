@@ -19,9 +19,8 @@ import tarfile
 import zlib
 from pathlib import Path
 
-import msgspec
-
 from mtls_doctor.model.refs import Origin
+from mtls_doctor.record import Record
 from mtls_doctor.sources.problems import InputProblem
 
 _TOP_DIRS = ("cluster", "proxies", "istio", "operator", "cni", "analyze")
@@ -36,21 +35,21 @@ _LOG_NAMES = {
 _MAX_MEMBER = 1 << 30
 
 
-class Member(msgspec.Struct, frozen=True):
+class Member(Record):
     """One archive member: its name as stored and its text (UTF-8, undecodable bytes replaced)."""
 
     name: str
     text: str
 
 
-class ProxyDump(msgspec.Struct, frozen=True):
+class ProxyDump(Record):
     namespace: str
     pod: str
     member: str
     data: bytes
 
 
-class LogFile(msgspec.Struct, frozen=True):
+class LogFile(Record):
     namespace: str
     pod: str
     kind: str  # proxy, istiod, operator, cni
@@ -58,7 +57,7 @@ class LogFile(msgspec.Struct, frozen=True):
     text: str
 
 
-class BugReport(msgspec.Struct, frozen=True):
+class BugReport(Record):
     path: str
     resources: tuple[Member, ...] = ()  # YAML texts of cluster resources
     config_dumps: tuple[ProxyDump, ...] = ()

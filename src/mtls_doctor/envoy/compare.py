@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import msgspec
-
 from mtls_doctor.checks.finding import Finding
 from mtls_doctor.envoy import codes as c
 from mtls_doctor.envoy.checks import proxy_subject
 from mtls_doctor.envoy.records import ClusterTLS, InboundMode, ProxyConfig, TlsMode
+from mtls_doctor.record import Record
 
 
-class PredictedCluster(msgspec.Struct, frozen=True):
+class PredictedCluster(Record):
     """The outbound cluster the semantics expect for (host, port, subset)."""
 
     host: str
@@ -34,7 +33,7 @@ class PredictedCluster(msgspec.Struct, frozen=True):
         return f"outbound|{self.port}|{self.subset or ''}|{self.host}"
 
 
-class PredictedInbound(msgspec.Struct, frozen=True):
+class PredictedInbound(Record):
     port: int | None  # None: the catch-all chains
     mode: InboundMode
     resources: tuple[str, ...] = ()

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import msgspec
-
 from mtls_doctor.envoy.records import ClusterTLS, ProxyConfig
+from mtls_doctor.record import Record
 
 
-class FieldDiff(msgspec.Struct, frozen=True):
+class FieldDiff(Record):
     field: str
     a: str
     b: str
 
 
-class ClusterDiff(msgspec.Struct, frozen=True):
+class ClusterDiff(Record):
     a_source: str
     a_name: str
     b_source: str

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import msgspec
-
 from mtls_doctor.checks.finding import Finding, Subject
 from mtls_doctor.envoy.clusters import parse_name
 from mtls_doctor.envoy.codes import LG_CAUSE_CODES
 from mtls_doctor.envoy.logs import LogEvent
 from mtls_doctor.model.refs import Origin
+from mtls_doctor.record import Record
 
 
 def _target(e: LogEvent) -> str:
@@ -53,7 +52,7 @@ def log_findings(events: Iterable[LogEvent]) -> tuple[Finding, ...]:
     return tuple(out)
 
 
-class EventGroup(msgspec.Struct, frozen=True):
+class EventGroup(Record):
     """Events with the same cause, upstream cluster and peer (for `analyze`'s summary)."""
 
     cause: str

@@ -27,9 +27,10 @@ from mtls_doctor.envoy.causes import (
     rbac_policy,
 )
 from mtls_doctor.envoy.clusters import parse_name
+from mtls_doctor.record import Record
 
 
-class LogEvent(msgspec.Struct, frozen=True):
+class LogEvent(Record):
     source: str
     line: int
     cause: str | None

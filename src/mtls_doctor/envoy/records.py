@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-import msgspec
-
 from mtls_doctor.checks.finding import Finding
 from mtls_doctor.model.refs import Origin
+from mtls_doctor.record import Record
 from mtls_doctor.sources.problems import InputProblem
 
 # How a cluster (or one of its transport_socket_matches) talks to its endpoints.
@@ -31,7 +30,7 @@ TlsMode = Literal["none", "istio-mtls", "tls", "mtls"]
 InboundMode = Literal["STRICT", "PERMISSIVE", "DISABLE", "TLS", "MIXED", "UNKNOWN"]
 
 
-class TlsSettings(msgspec.Struct, frozen=True):
+class TlsSettings(Record):
     """One UpstreamTlsContext / DownstreamTlsContext, reduced to what decides mTLS."""
 
     mode: TlsMode
@@ -51,7 +50,7 @@ class TlsSettings(msgspec.Struct, frozen=True):
         return self.san_exact + tuple(f"prefix:{p}" for p in self.san_prefix) + self.san_other
 
 
-class SocketMatch(msgspec.Struct, frozen=True):
+class SocketMatch(Record):
     """One entry of a cluster's `transport_socket_matches`."""
 
     name: str
@@ -59,7 +58,7 @@ class SocketMatch(msgspec.Struct, frozen=True):
     tls: TlsSettings
 
 
-class ClusterTLS(msgspec.Struct, frozen=True):
+class ClusterTLS(Record):
     """An outbound (or inbound) cluster and the TLS it uses towards its endpoints.
 
     `mode`/`tls` is what endpoints labelled `tlsMode: istio` get when `auto_mtls` is true,
@@ -81,7 +80,7 @@ class ClusterTLS(msgspec.Struct, frozen=True):
     origin: Origin | None = None
 
 
-class RbacPolicy(msgspec.Struct, frozen=True):
+class RbacPolicy(Record):
     """One named policy of an RBAC filter (Istio: `ns[NS]-policy[NAME]-rule[N]`)."""
 
     name: str
@@ -90,7 +89,7 @@ class RbacPolicy(msgspec.Struct, frozen=True):
     shadow: bool = False
 
 
-class InboundChain(msgspec.Struct, frozen=True):
+class InboundChain(Record):
     name: str | None
     transport_protocol: str | None
     alpn: tuple[str, ...]
@@ -120,7 +119,7 @@ class InboundChain(msgspec.Struct, frozen=True):
         return "TLS passthrough" if self.tls_passthrough else "plaintext"
 
 
-class InboundPort(msgspec.Struct, frozen=True):
+class InboundPort(Record):
     """One inbound port (None = the catch-all chains for ports no Service declares)."""
 
     listener: str
@@ -132,7 +131,7 @@ class InboundPort(msgspec.Struct, frozen=True):
     origin: Origin | None = None
 
 
-class EndpointInfo(msgspec.Struct, frozen=True):
+class EndpointInfo(Record):
     cluster: str
     address: str
     tls_mode: str | None  # the `tlsMode` endpoint metadata (`istio`, `disabled`, None)
@@ -140,7 +139,7 @@ class EndpointInfo(msgspec.Struct, frozen=True):
     locality: str | None = None
 
 
-class SecretInfo(msgspec.Struct, frozen=True):
+class SecretInfo(Record):
     """An SDS secret the proxy holds. Private keys are never read."""
 
     name: str
@@ -156,7 +155,7 @@ class SecretInfo(msgspec.Struct, frozen=True):
     error: str | None = None
 
 
-class Rejected(msgspec.Struct, frozen=True):
+class Rejected(Record):
     """A resource Envoy refused (a listener's `error_state`): what it runs without."""
 
     kind: str  # listener
@@ -165,7 +164,7 @@ class Rejected(msgspec.Struct, frozen=True):
     origin: Origin | None = None
 
 
-class ProxyInfo(msgspec.Struct, frozen=True):
+class ProxyInfo(Record):
     node_id: str | None = None
     kind: str | None = None  # sidecar, router (gateway), waypoint
     pod: str | None = None
@@ -180,7 +179,7 @@ class ProxyInfo(msgspec.Struct, frozen=True):
     trust_domain: str | None = None
 
 
-class ProxyConfig(msgspec.Struct, frozen=True):
+class ProxyConfig(Record):
     """Everything read from one dump (whole or one section)."""
 
     source: str

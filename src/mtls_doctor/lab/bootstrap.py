@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 import yaml
 
 from mtls_doctor.lab import envoyconf as ec
 from mtls_doctor.lab.case import AutoMtls, IstioMutual, LabCase, NoTls, SimpleTls
 from mtls_doctor.lab.envoyconf import Json
+from mtls_doctor.record import Record
 
 
-class Ports(msgspec.Struct, frozen=True):
+class Ports(Record):
     app: int
     server_listener: int
     server_admin: int

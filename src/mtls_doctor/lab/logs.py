@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import msgspec
+from mtls_doctor.record import Record
 
 _HEAD = re.compile(r"^\[(?P<tag>[^\]]+)\] \[(?P<time>[^\]]*)\] (?P<rest>.*)$")
 _REQUEST = re.compile(r'^"(?P<method>\S*) (?P<path>\S*) (?P<proto>\S*)" (?P<code>\d+) (?P<kv>.*)$')
@@ -23,7 +23,7 @@ _EVIDENCE = (
 )
 
 
-class LogLine(msgspec.Struct, frozen=True):
+class LogLine(Record):
     """One access-log line. `kind`: http (HCM), tcp (tcp_proxy) or conn (listener)."""
 
     side: str

@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import re
 
-import msgspec
-
 from mtls_doctor.lab.case import AutoMtls, NoTls, Prediction, SimpleTls
 from mtls_doctor.lab.logs import LogLine
 from mtls_doctor.lab.runner import LabRun
+from mtls_doctor.record import Record
 
 PASSTHROUGH = "PassthroughCluster"
 
 
-class Observation(msgspec.Struct, frozen=True):
+class Observation(Record):
     """The facts one replay produced, as a user would read them off logs and the client."""
 
     http_status: int | None
@@ -40,7 +39,7 @@ class Observation(msgspec.Struct, frozen=True):
     stats: tuple[str, ...] = ()
 
 
-class Outcome(msgspec.Struct, frozen=True):
+class Outcome(Record):
     """The observation classified. `cause` is set when the wire decides it; otherwise
     `consistent_causes` lists the causes the observed `mechanism` fits."""
 

@@ -12,16 +12,17 @@ import datetime as dt
 import os
 from pathlib import Path
 
-import msgspec
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from mtls_doctor.record import Record
+
 _VALIDITY = dt.timedelta(hours=24)
 
 
-class CertFiles(msgspec.Struct, frozen=True):
+class CertFiles(Record):
     """Paths relative to the lab directory (Envoy runs with the lab directory as its cwd)."""
 
     cert: str

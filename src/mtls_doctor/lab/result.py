@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import msgspec
-
 from mtls_doctor.lab.case import LabCase
 from mtls_doctor.lab.observe import Observation, Outcome, classify, observe
 from mtls_doctor.lab.runner import LabRun, replay
+from mtls_doctor.record import Record
 
 
-class LabResult(msgspec.Struct, frozen=True):
+class LabResult(Record):
     case: LabCase
     observation: Observation
     outcome: Outcome

@@ -34,12 +34,13 @@ from mtls_doctor.lab.envoyproc import (
 )
 from mtls_doctor.lab.logs import LogLine, evidence, read_access_log
 from mtls_doctor.lab.pki import LabPki, make_private_dir
+from mtls_doctor.record import Record
 
 OS_STORE_STAND_IN = "os-trust-store-stand-in"
 FALLBACK_IDENTITY = "spiffe://cluster.local/ns/default/sa/default"
 
 
-class LabRun(msgspec.Struct, frozen=True):
+class LabRun(Record):
     """Everything one replay saw, before interpretation."""
 
     case: LabCase
@@ -59,7 +60,7 @@ class LabRun(msgspec.Struct, frozen=True):
     server_evidence: list[str]
     exit_codes: dict[str, int]
     seconds: float
-    stats: dict[str, dict[str, int]] = {}
+    stats: dict[str, dict[str, int]] = msgspec.field(default_factory=dict)
     kept: str | None = None
 
 

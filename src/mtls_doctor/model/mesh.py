@@ -15,6 +15,7 @@ from mtls_doctor.model.meshconfig import DEFAULT_MESH_CONFIG, MeshConfig
 from mtls_doctor.model.objects import Loaded
 from mtls_doctor.model.refs import ResourceRef
 from mtls_doctor.model.workloads import Workload, build_workloads
+from mtls_doctor.record import Record
 from mtls_doctor.semantics.destinationrule import DRIndex
 from mtls_doctor.semantics.injection import Injection, decide
 from mtls_doctor.semantics.peerauthn import PAIndex
@@ -28,7 +29,7 @@ CLUSTER_ANNOTATION = "networking.istio.io/cluster"
 MESH_CONFIGMAPS = ("istio",)
 
 
-class MeshConfigSource(msgspec.Struct, frozen=True):
+class MeshConfigSource(Record):
     config: MeshConfig
     ref: ResourceRef | None  # the ConfigMap or file it came from; None for Istio's defaults
 

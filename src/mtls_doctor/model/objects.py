@@ -16,6 +16,7 @@ import msgspec
 
 from mtls_doctor.model import istio, kube
 from mtls_doctor.model.refs import Origin
+from mtls_doctor.record import Record
 from mtls_doctor.sources.documents import Buffer, RawObject
 from mtls_doctor.sources.item_lines import ItemLines
 from mtls_doctor.sources.problems import InputProblem
@@ -159,7 +160,7 @@ def _display_name(raw: RawObject) -> str:
     return f"{ns}/{raw.name}" if ns else raw.name or "(unnamed)"
 
 
-class FastRead(msgspec.Struct, frozen=True):
+class FastRead(Record):
     """What the fast road made of one file: the objects of the kinds read, and for each kind
     neither read nor ignored, how many objects it had and where the first one was."""
 

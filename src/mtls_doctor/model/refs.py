@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import msgspec
+from mtls_doctor.record import Record
 
 
-class Origin(msgspec.Struct, frozen=True):
+class Origin(Record):
     """A position in an input: file (or `-` for stdin, or `archive!member`) and 1-based line."""
 
     file: str
@@ -15,7 +15,7 @@ class Origin(msgspec.Struct, frozen=True):
         return f"{self.file}:{self.line}" if self.line is not None else self.file
 
 
-class ResourceRef(msgspec.Struct, frozen=True):
+class ResourceRef(Record):
     """`Kind/namespace/name`, optionally with the cluster and the input position."""
 
     kind: str

@@ -10,17 +10,16 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-import msgspec
-
 from mtls_doctor.model import kube
 from mtls_doctor.model.objects import Loaded
 from mtls_doctor.model.refs import Origin, ResourceRef
+from mtls_doctor.record import Record
 
 SIDECAR_STATUS = "sidecar.istio.io/status"
 PROXY_CONTAINER = "istio-proxy"
 
 
-class PodInstance(msgspec.Struct, frozen=True):
+class PodInstance(Record):
     name: str
     ip: str | None
     origin: Origin
@@ -28,7 +27,7 @@ class PodInstance(msgspec.Struct, frozen=True):
     has_sidecar: bool | None
 
 
-class Workload(msgspec.Struct, frozen=True):
+class Workload(Record):
     cluster: str
     namespace: str
     name: str

@@ -16,10 +16,9 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Literal, NamedTuple
 
-import msgspec
-
 from mtls_doctor.model.istio import AuthorizationPolicy, Condition, Operation, Rule, Source
 from mtls_doctor.model.objects import Loaded
+from mtls_doctor.record import Record
 from mtls_doctor.semantics.peerauthn import creation_order
 from mtls_doctor.semantics.trace import selects
 
@@ -47,7 +46,7 @@ _ENVOY_FILTER_WHEN = "experimental.envoy.filters."
 IDENTITY_WHEN = frozenset({"source.principal", "source.namespace", "source.serviceAccount"})
 
 
-class Request(msgspec.Struct, frozen=True):
+class Request(Record):
     """One connection at the server sidecar, as far as the inputs describe it."""
 
     principal: str | None  # the peer's SPIFFE ID (mTLS), None for plaintext
@@ -55,7 +54,7 @@ class Request(msgspec.Struct, frozen=True):
     chain: Chain  # the inbound filter chain: HTTP (RBAC http filter) or TCP (network RBAC)
 
 
-class AuthzCondition(msgspec.Struct, frozen=True):
+class AuthzCondition(Record):
     """A request-dependent part of the answer: requests matching `condition` are `effect`."""
 
     policy: str  # Envoy's name of the rule
@@ -64,7 +63,7 @@ class AuthzCondition(msgspec.Struct, frozen=True):
     condition: str
 
 
-class AuthzResult(msgspec.Struct, frozen=True):
+class AuthzResult(Record):
     decision: Decision
     policy: str | None  # the deciding rule; "none" when no ALLOW rule matched
     reason: str

@@ -10,16 +10,15 @@ from __future__ import annotations
 import ipaddress
 from collections import defaultdict
 
-import msgspec
-
 from mtls_doctor.model.istio import ClientTLS, DestinationRule, TrafficPolicy
 from mtls_doctor.model.objects import Loaded
 from mtls_doctor.model.refs import ResourceRef
+from mtls_doctor.record import Record
 from mtls_doctor.semantics.peerauthn import creation_order
 from mtls_doctor.semantics.trace import selects
 
 
-class DRChoice(msgspec.Struct, frozen=True):
+class DRChoice(Record):
     """The rule(s) in effect for a client and host: `rules[0]` decides the traffic policy."""
 
     rules: tuple[Loaded[DestinationRule], ...]
@@ -36,7 +35,7 @@ class DRChoice(msgspec.Struct, frozen=True):
         )
 
 
-class TLSChoice(msgspec.Struct, frozen=True):
+class TLSChoice(Record):
     tls: ClientTLS | None
     why: str
 

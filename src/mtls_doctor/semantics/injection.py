@@ -7,10 +7,9 @@ Pods read from a cluster dump say it themselves (the injector's status annotatio
 
 from __future__ import annotations
 
-import msgspec
-
 from mtls_doctor.model.refs import ResourceRef
 from mtls_doctor.model.workloads import Workload
+from mtls_doctor.record import Record
 
 INJECT_LABEL = "sidecar.istio.io/inject"
 NS_INJECTION = "istio-injection"
@@ -20,7 +19,7 @@ IGNORED_NAMESPACES = frozenset(
 )
 
 
-class Injection(msgspec.Struct, frozen=True):
+class Injection(Record):
     injected: bool
     why: str
     resources: tuple[ResourceRef, ...]

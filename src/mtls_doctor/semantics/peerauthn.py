@@ -11,18 +11,17 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Literal
 
-import msgspec
-
 from mtls_doctor.model.istio import PeerAuthentication
 from mtls_doctor.model.objects import Loaded
 from mtls_doctor.model.refs import ResourceRef
+from mtls_doctor.record import Record
 from mtls_doctor.semantics.trace import selects
 
 Mode = Literal["STRICT", "PERMISSIVE", "DISABLE"]
 _MODES = ("STRICT", "PERMISSIVE", "DISABLE")
 
 
-class PAResult(msgspec.Struct, frozen=True):
+class PAResult(Record):
     mode: Mode
     why: str
     resources: tuple[ResourceRef, ...]

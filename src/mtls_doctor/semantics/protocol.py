@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-import msgspec
+from mtls_doctor.record import Record
 
 PortClass = Literal["http", "tcp", "auto", "udp"]
 
@@ -14,7 +14,7 @@ _TCP = {"tcp", "https", "tls", "mongo", "redis", "mysql"}
 _WELL_KNOWN_TCP = {25, 53, 3306, 27017}
 
 
-class Protocol(msgspec.Struct, frozen=True):
+class Protocol(Record):
     name: str  # the Istio protocol, upper case (HTTP, HTTPS, TCP, ...) or UNSUPPORTED
     port_class: PortClass
     why: str

@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import msgspec
-
 from mtls_doctor.model.istio import Sidecar
 from mtls_doctor.model.meshconfig import MeshConfig
 from mtls_doctor.model.objects import Loaded
 from mtls_doctor.model.refs import ResourceRef
+from mtls_doctor.record import Record
 from mtls_doctor.semantics.destinationrule import host_matches
 from mtls_doctor.semantics.peerauthn import creation_order
 from mtls_doctor.semantics.trace import selects
@@ -16,7 +15,7 @@ from mtls_doctor.semantics.trace import selects
 EXPORT_TO_ANNOTATION = "networking.istio.io/exportTo"
 
 
-class Visibility(msgspec.Struct, frozen=True):
+class Visibility(Record):
     visible: bool
     why: str
     resources: tuple[ResourceRef, ...] = ()

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import msgspec
-
 from mtls_doctor.model.refs import ResourceRef
+from mtls_doctor.record import Record
 
 
-class Step(msgspec.Struct, frozen=True):
+class Step(Record):
     """One hop of an edge's explanation."""
 
     step: str

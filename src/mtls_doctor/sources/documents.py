@@ -18,6 +18,7 @@ import msgspec
 import yaml
 
 from mtls_doctor.model.refs import Origin
+from mtls_doctor.record import Record
 from mtls_doctor.sources.paths import InputFile
 from mtls_doctor.sources.problems import InputProblem
 
@@ -27,7 +28,7 @@ except AttributeError:  # pragma: no cover - PyYAML without libyaml
     _Loader = yaml.SafeLoader
 
 
-class RawObject(msgspec.Struct, frozen=True):
+class RawObject(Record):
     """One Kubernetes-shaped object as read: a plain mapping plus where it came from."""
 
     cluster: str

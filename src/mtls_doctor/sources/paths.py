@@ -10,9 +10,8 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-import msgspec
-
 from mtls_doctor.model.refs import Origin
+from mtls_doctor.record import Record
 from mtls_doctor.sources.problems import InputProblem
 
 DEFAULT_CLUSTER = "default"
@@ -20,7 +19,7 @@ MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 _CLUSTER_ARG = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9_.-]*)=(?P<path>.+)$")
 
 
-class InputFile(msgspec.Struct, frozen=True):
+class InputFile(Record):
     cluster: str
     path: str  # a filesystem path, or "-" for stdin
     display: str  # how messages name it

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-import msgspec
-
 from mtls_doctor.model.refs import Origin
+from mtls_doctor.record import Record
 
 ProblemLevel = Literal["error", "warning"]
 
 
-class InputProblem(msgspec.Struct, frozen=True):
+class InputProblem(Record):
     """One thing wrong with the input. `error` means something was skipped."""
 
     origin: Origin
