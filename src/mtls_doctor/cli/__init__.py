@@ -14,9 +14,23 @@ from mtls_doctor.cli.common import Exit, debug_enabled, stderr
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, prog_name="mtls-doctor")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, _param, value: _version(ctx) if value else None,
+    help="Show the version, and whether the core is compiled, and exit.",
+)
 def app() -> None:
     """Istio mTLS, edge by edge: mTLS, plaintext or failing — why, and the smallest fix."""
+
+
+def _version(ctx: click.Context) -> None:
+    from mtls_doctor.build import describe
+
+    click.echo(f"mtls-doctor {__version__}, {describe()}")
+    ctx.exit()
 
 
 # Command modules, in the order their commands are listed. Each defines `register(app)`.

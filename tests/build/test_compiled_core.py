@@ -1,0 +1,85 @@
+"""The core that setup.py compiles with mypyc: what it may contain, and that it is what runs."""
+
+from __future__ import annotations
+
+import ast
+import os
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mtls_doctor.build import core_compiled
+from mtls_doctor.record import Record
+
+ROOT = Path(__file__).resolve().parents[2]
+SETUP = runpy.run_path(str(ROOT / "setup.py"), run_name="not-main")  # the module list only
+COMPILED = [Path(p) for p in SETUP["compiled_modules"](ROOT / "src" / "mtls_doctor")]
+PURE = os.environ.get("MTLS_DOCTOR_PURE", "") not in ("", "0")
+
+
+def _module_name(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT / "src").with_suffix("").parts)
+
+
+def test_the_compiled_set_is_the_analysis_core() -> None:
+    names = {_module_name(p) for p in COMPILED}
+    for core in (
+        "mtls_doctor.edges.evaluate",
+        "mtls_doctor.edges.classes",
+        "mtls_doctor.semantics.peerauthn",
+        "mtls_doctor.checks.registry",
+    ):
+        assert core in names
+    # the decoding schemas stay Python (mypyc cannot compile renamed msgspec fields)
+    assert "mtls_doctor.model.kube" not in names
+
+
+@pytest.mark.parametrize("path", COMPILED, ids=lambda p: _module_name(p))
+def test_no_class_keywords_in_compiled_modules(path: Path) -> None:
+    """mypyc drops class keywords: `class X(msgspec.Struct, frozen=True)` compiles into a
+    mutable, unhashable class. Compiled modules take `frozen` from `Record` instead."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    with_keywords = [
+        f"{path.name}:{node.lineno} class {node.name}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ClassDef) and node.keywords
+    ]
+    assert not with_keywords, "use mtls_doctor.record.Record as the base: " + ", ".join(
+        with_keywords
+    )
+
+
+def test_records_of_the_compiled_core_are_frozen_where_they_run() -> None:
+    """The same, seen at run time on whatever build is installed: every `Record` defined in a
+    compiled module is frozen."""
+    import importlib
+
+    checked = 0
+    for path in COMPILED:
+        module = importlib.import_module(_module_name(path))
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, Record)
+                and value.__module__ == module.__name__
+            ):
+                assert value.__struct_config__.frozen, f"{value.__module__}.{value.__name__}"
+                checked += 1
+    assert checked >= 40
+
+
+@pytest.mark.skipif(PURE, reason="MTLS_DOCTOR_PURE is set: this installation is plain Python")
+def test_the_installed_core_is_the_compiled_one() -> None:
+    assert core_compiled(), (
+        "the core runs as Python: rebuild it (./dev setup), or set MTLS_DOCTOR_PURE=1"
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "mtls_doctor", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "compiled core (mypyc)" in out
