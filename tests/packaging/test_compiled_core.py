@@ -37,7 +37,7 @@ def test_the_compiled_set_is_the_analysis_core() -> None:
     assert "mtls_doctor.model.kube" not in names
 
 
-@pytest.mark.parametrize("path", COMPILED, ids=lambda p: _module_name(p))
+@pytest.mark.parametrize("path", COMPILED, ids=_module_name)
 def test_no_class_keywords_in_compiled_modules(path: Path) -> None:
     """mypyc drops class keywords: `class X(msgspec.Struct, frozen=True)` compiles into a
     mutable, unhashable class. Compiled modules take `frozen` from `Record` instead."""
