@@ -52,6 +52,22 @@ def test_no_class_keywords_in_compiled_modules(path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("path", COMPILED, ids=_module_name)
+def test_compiled_records_name_only_classes_defined_before_them(path: Path) -> None:
+    """A compiled msgspec class builds its annotations when the module runs: a field typed with
+    a class of the same module defined further down crashes the import (a NULL read in the
+    mypyc-generated code, seen with edges/classes.py's Member naming SuperGroup)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    defined_at = {n.name: n.lineno for n in tree.body if isinstance(n, ast.ClassDef)}
+    ahead = []
+    for cls in (n for n in tree.body if isinstance(n, ast.ClassDef) and n.bases):
+        for field in (f for f in cls.body if isinstance(f, ast.AnnAssign)):
+            for name in (n.id for n in ast.walk(field.annotation) if isinstance(n, ast.Name)):
+                if defined_at.get(name, 0) > cls.lineno:
+                    ahead.append(f"{path.name}:{field.lineno} {cls.name} names {name}")
+    assert not ahead, "define these classes first: " + ", ".join(ahead)
+
+
 def test_records_of_the_compiled_core_are_frozen_where_they_run() -> None:
     """The same, seen at run time on whatever build is installed: every `Record` defined in a
     compiled module is frozen."""
