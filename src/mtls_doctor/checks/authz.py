@@ -236,6 +236,8 @@ def references(ctx: CheckContext) -> Iterator[Finding]:
     """AZ104 namespaces and AZ105 service accounts that do not exist; AZ107 selectors that
     match no workload."""
     for c in ctx.mesh.clusters.values():
+        if not c.authorization_policies:
+            continue
         namespaces = _known_namespaces(c) if c.namespaces else None
         accounts: dict[str, set[str]] = defaultdict(set)
         for w in c.workloads:

@@ -11,7 +11,6 @@ from mtls_doctor.checks.finding import Finding, Subject
 from mtls_doctor.model.kube import Container
 from mtls_doctor.semantics import protocol
 from mtls_doctor.semantics.injection import IGNORED_NAMESPACES
-from mtls_doctor.semantics.trace import selects
 
 PROXY_PORTS = range(15000, 15100)  # Istio's own proxy ports (HBONE 15008, agent 15020, ...)
 
@@ -62,10 +61,7 @@ def service_ports(ctx: CheckContext) -> Iterator[Finding]:
             if spec.type == "ExternalName":
                 continue
             subject = Subject("Service", s.namespace, s.name)
-            selected = [
-                w for w in c.workloads_by_ns.get(s.namespace, ())
-                if spec.selector and selects(spec.selector, w.labels)
-            ]  # fmt: skip
+            selected = c.selected_workloads(s.namespace, spec.selector) if spec.selector else []
             for p in spec.ports:
                 proto = protocol.kube_port(p.name, p.app_protocol, p.protocol, p.port)
                 if (

@@ -270,15 +270,12 @@ class Registry:
         out: list[Endpoint] = []
         for ref in svc.refs:
             c = self.mesh.clusters[ref.cluster]
-            obj = next(
-                (s for s in c.services_by_ns.get(svc.namespace, ()) if s.name == ref.name), None
-            )
+            obj = c.service_named(svc.namespace, ref.name)
             selector = obj.obj.spec.selector if obj is not None else None
             if not selector:
                 continue
-            for w in c.workloads_by_ns.get(svc.namespace, ()):
-                if selects(selector, w.labels):
-                    out.extend(self._workload_endpoints(c, w, port.target))
+            for w in c.selected_workloads(svc.namespace, selector):
+                out.extend(self._workload_endpoints(c, w, port.target))
         if svc.selector:
             for we in self.index.selected_entries(svc.namespace, svc.selector):
                 out.append(self._we_endpoint(we.obj.spec, we.namespace, _we_ref(we), port, we))

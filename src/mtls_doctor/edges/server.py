@@ -13,7 +13,6 @@ from mtls_doctor.semantics.identity import spiffe_id
 from mtls_doctor.semantics.inbound import PortKind
 from mtls_doctor.semantics.injection import Injection
 from mtls_doctor.semantics.peerauthn import PAResult, creation_order
-from mtls_doctor.semantics.trace import selects
 
 EXCLUDE_INBOUND = "traffic.sidecar.istio.io/excludeInboundPorts"
 INCLUDE_INBOUND = "traffic.sidecar.istio.io/includeInboundPorts"
@@ -69,11 +68,7 @@ def _inbound_excluded(w: Workload, port: int | None) -> tuple[bool, str]:
 
 def selecting_services(c: ClusterIndex, w: Workload) -> list[Loaded[kube.Service]]:
     """The Services of the workload's namespace whose selector picks it, oldest first."""
-    return sorted(
-        (s for s in c.services_by_ns.get(w.namespace, ())
-         if s.obj.spec.selector and selects(s.obj.spec.selector, w.labels)),
-        key=creation_order,
-    )  # fmt: skip
+    return sorted(c.selecting_services(w), key=creation_order)
 
 
 def _port_class(

@@ -105,6 +105,10 @@ class ClusterIndex:
         self.sidecars = SidecarIndex(by_kind.get("Sidecar", []), cfg.root_namespace)
         self.remote_secret_clusters = self._remote_secrets(by_kind.get("Secret", []))
         self._injection: dict[int, Injection] = {}
+        # selector lookups, built per namespace on first use
+        self._workload_labels: dict[str, dict[tuple[str, str], list[Workload]]] = {}
+        self._service_anchors: dict[str, dict[tuple[str, str], list[tuple[int, Any]]]] = {}
+        self._services_by_name: dict[tuple[str, str], Loaded[kube.Service]] | None = None
 
     @property
     def config(self) -> MeshConfig:
@@ -169,6 +173,53 @@ class ClusterIndex:
         out.workload_entries = out.by_kind.get("WorkloadEntry", [])
         out._index_entries()
         return out
+
+    def selected_workloads(self, namespace: str, selector: dict[str, str] | None) -> list[Workload]:
+        """The namespace's workloads a `matchLabels` selector picks (empty: all of them), in
+        the order of `workloads_by_ns`. Looked up by the selector's rarest label, so a Service
+        costs its own pods, not every pod of its namespace."""
+        pool = self.workloads_by_ns.get(namespace, [])
+        if not selector:
+            return list(pool)
+        by_label = self._workload_labels.get(namespace)
+        if by_label is None:
+            by_label = self._workload_labels[namespace] = defaultdict(list)
+            for w in pool:
+                for pair in w.labels.items():
+                    by_label[pair].append(w)
+        rarest: list[Workload] | None = None
+        for pair in selector.items():
+            found = by_label.get(pair)
+            if not found:
+                return []
+            if rarest is None or len(found) < len(rarest):
+                rarest = found
+        return [w for w in rarest or () if selects(selector, w.labels)]
+
+    def selecting_services(self, w: Workload) -> list[Loaded[kube.Service]]:
+        """The Services of the workload's namespace whose (non-empty) selector picks it, in
+        the order of `services_by_ns`. Each Service is filed under one label of its selector,
+        so a pod is compared with the Services that could select it, not with all of them."""
+        anchors = self._service_anchors.get(w.namespace)
+        if anchors is None:
+            anchors = self._service_anchors[w.namespace] = defaultdict(list)
+            for i, s in enumerate(self.services_by_ns.get(w.namespace, ())):
+                selector = s.obj.spec.selector
+                if selector:
+                    anchors[min(selector.items())].append((i, s))
+        found = [
+            hit
+            for pair in w.labels.items()
+            for hit in anchors.get(pair, ())
+            if selects(hit[1].obj.spec.selector, w.labels)
+        ]
+        found.sort(key=lambda hit: hit[0])
+        return [s for _, s in found]
+
+    def service_named(self, namespace: str, name: str) -> Loaded[kube.Service] | None:
+        if self._services_by_name is None:
+            self._services_by_name = {(s.namespace, s.name): s for s in self.services}
+        return self._services_by_name.get((namespace, name))
 
     def selected_entries(
         self, namespace: str, selector: dict[str, str]
