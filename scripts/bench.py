@@ -1,8 +1,8 @@
 """Whole-mesh benchmark: generate realistic `kubectl get -A -o json` dumps, then measure.
 
     python scripts/bench.py [--pods 10000 50000] [--out bench-out] [--keep]
-                            [--other-kinds] [--entries] [--repeat N] [--rounds N]
-                            [--load-only]
+                            [--other-kinds] [--entries] [--workloads-per-ns N]
+                            [--repeat N] [--rounds N] [--load-only]
 
 For each size it writes one JSON List (Namespaces, Deployments, ReplicaSets, Pods with
 injected sidecars, Services, ServiceAccounts and a policy mix of PeerAuthentications,
@@ -612,15 +612,17 @@ def generate(
     *,
     with_other_kinds: bool = False,
     with_entries: bool = False,
+    workloads_per_ns: int = WORKLOADS_PER_NS,
 ) -> dict[str, int]:
     """A `kubectl get -A -o json` List of `pods` pods and the mesh around them; with
     `with_other_kinds`, also the Endpoints, EndpointSlices, Events and custom resources a
     dump of every resource type holds; with `with_entries`, VMs behind ServiceEntries
-    (`vm_entries`). Returns the shape of what was written."""
+    (`vm_entries`); `workloads_per_ns` sizes the namespaces. Returns the shape of what was
+    written."""
     random.seed(seed)
     services: list[_Backends] = []
     workloads = int(pods / PODS_PER_WORKLOAD)
-    namespaces = max(1, workloads // WORKLOADS_PER_NS)
+    namespaces = max(1, workloads // workloads_per_ns)
     items: list[dict[str, Any]] = [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}},
         {
@@ -676,7 +678,7 @@ def generate(
                     },
                 }
             )
-        for w in range(WORKLOADS_PER_NS):
+        for w in range(workloads_per_ns):
             app = f"svc-{w:02d}"
             sa = app if w % 3 else "default"
             rs_hash = f"{random.getrandbits(36):09x}"[:9]
@@ -729,7 +731,7 @@ def generate(
                 ports.append({"name": "grpc", "port": 9090, "targetPort": 9090, "protocol": "TCP"})
             backends = _Backends(ns, app, ports)
             services.append(backends)
-            count = 4 if (n * WORKLOADS_PER_NS + w) % 5 else 3
+            count = 4 if (n * workloads_per_ns + w) % 5 else 3
             for _i in range(count):
                 if made_pods >= pods:
                     break
@@ -913,6 +915,13 @@ def main() -> None:
     )
     ap.add_argument("--repeat", type=int, default=1, help="load_mesh runs, each in a new process")
     ap.add_argument(
+        "--workloads-per-ns",
+        type=int,
+        default=WORKLOADS_PER_NS,
+        help=f"namespace size (default {WORKLOADS_PER_NS}; large namespaces test the selector "
+        "lookups)",
+    )
+    ap.add_argument(
         "--rounds",
         type=int,
         default=1,
@@ -933,9 +942,17 @@ def main() -> None:
     print(f"mtls-doctor with a {describe()} (mtls-doctor --version)")
     for n in args.pods:
         suffix = ("-other" if args.other_kinds else "") + ("-entries" if args.entries else "")
+        if args.workloads_per_ns != WORKLOADS_PER_NS:
+            suffix += f"-ns{args.workloads_per_ns}"
         path = out / f"mesh-{n}{suffix}.json"
         t0 = time.perf_counter()
-        shape = generate(n, path, with_other_kinds=args.other_kinds, with_entries=args.entries)
+        shape = generate(
+            n,
+            path,
+            with_other_kinds=args.other_kinds,
+            with_entries=args.entries,
+            workloads_per_ns=args.workloads_per_ns,
+        )
         gen_s = time.perf_counter() - t0
         size_mb = path.stat().st_size / 1e6
         print(
