@@ -107,7 +107,9 @@ class ClusterIndex:
         self._injection: dict[int, Injection] = {}
         # selector lookups, built per namespace on first use
         self._workload_labels: dict[str, dict[tuple[str, str], list[Workload]]] = {}
-        self._service_anchors: dict[str, dict[tuple[str, str], list[tuple[int, Any]]]] = {}
+        self._service_anchors: dict[
+            str, dict[tuple[str, str], list[tuple[int, Loaded[kube.Service]]]]
+        ] = {}
         self._services_by_name: dict[tuple[str, str], Loaded[kube.Service]] | None = None
 
     @property
