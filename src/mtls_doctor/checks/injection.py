@@ -25,7 +25,6 @@ from mtls_doctor.model.mesh import ClusterIndex
 from mtls_doctor.model.workloads import Workload
 from mtls_doctor.semantics import protocol
 from mtls_doctor.semantics.injection import INJECT_LABEL, NS_INJECTION, REV_LABEL
-from mtls_doctor.semantics.trace import selects
 
 SCRAPE = "prometheus.io/scrape"
 SCRAPE_PORT = "prometheus.io/port"
@@ -172,9 +171,7 @@ def webhooks(ctx: CheckContext) -> Iterator[Finding]:
                 ref = hook.client_config.service
                 if ref is None:
                     continue
-                svc = next(
-                    (s for s in c.services_by_ns.get(ref.namespace, ()) if s.name == ref.name), None
-                )
+                svc = c.service_named(ref.namespace, ref.name)
                 if svc is None or not svc.obj.spec.selector:
                     continue
                 port = next((p for p in svc.obj.spec.ports if p.port == ref.port), None)
@@ -182,9 +179,7 @@ def webhooks(ctx: CheckContext) -> Iterator[Finding]:
                     continue
                 raw = port.target_port if port.target_port is not None else port.port
                 proto = protocol.kube_port(port.name, port.app_protocol, port.protocol, port.port)
-                for w in c.workloads_by_ns.get(ref.namespace, ()):
-                    if not selects(svc.obj.spec.selector, w.labels):
-                        continue
+                for w in c.selected_workloads(ref.namespace, svc.obj.spec.selector):
                     target = w.container_port(raw)
                     key = (w.key, ref.name, ref.port)
                     if key in seen:

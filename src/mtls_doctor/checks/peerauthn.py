@@ -49,10 +49,6 @@ def rejected_policies(ctx: CheckContext) -> Iterator[Finding]:
             )
 
 
-def selected_workloads(c: ClusterIndex, namespace: str, sel: dict[str, str]) -> list[Workload]:
-    return [w for w in c.workloads_by_ns.get(namespace, ()) if selects(sel, w.labels)]
-
-
 def _selects_entry(c: ClusterIndex, namespace: str, sel: dict[str, str]) -> bool:
     return bool(c.selected_entries(namespace, sel))
 
@@ -69,7 +65,7 @@ def selector_matches(ctx: CheckContext) -> Iterator[Finding]:
         for ns, policies in c.pa.workload.items():
             for p in policies:
                 sel = p.obj.spec.selector.match_labels if p.obj.spec.selector else {}
-                if selected_workloads(c, ns, sel) or _selects_entry(c, ns, sel):
+                if c.selected_workloads(ns, sel) or _selects_entry(c, ns, sel):
                     continue
                 yield PA_SELECTS_NOTHING.finding(
                     _subject(p),
@@ -94,7 +90,7 @@ def port_level_keys(ctx: CheckContext) -> Iterator[Finding]:
                 if not spec.port_level_mtls:
                     continue
                 sel = spec.selector.match_labels if spec.selector else {}
-                workloads = selected_workloads(c, ns, sel)
+                workloads = c.selected_workloads(ns, sel)
                 if not workloads:
                     continue  # PA104 says it
                 declared = _declared_ports(workloads)

@@ -46,7 +46,7 @@ from mtls_doctor.semantics.authz import (
     rule_name,
     unique,
 )
-from mtls_doctor.semantics.trace import Step, selects
+from mtls_doctor.semantics.trace import Step
 
 SelectorKey = tuple[tuple[str, str], ...] | None
 CLIENT_ID = "$CLIENT_ID"  # filled in per client when an edge is materialised
@@ -230,8 +230,7 @@ class AuthzRelevance:
             if svc.selector and svc.kind == "Service":  # its pods, in its namespace
                 policies = unique(
                     p
-                    for w in c.workloads_by_ns.get(svc.namespace, ())
-                    if selects(svc.selector, w.labels)
+                    for w in c.selected_workloads(svc.namespace, svc.selector)
                     for p in idx.attached(name, w)
                 )
             else:

@@ -22,7 +22,6 @@ from mtls_doctor.record import Record
 from mtls_doctor.semantics import protocol
 from mtls_doctor.semantics.identity import spiffe_id
 from mtls_doctor.semantics.scope import EXPORT_TO_ANNOTATION
-from mtls_doctor.semantics.trace import selects
 
 TLS_MODE_LABEL = "security.istio.io/tlsMode"
 CANONICAL_SA = "alpha.istio.io/canonical-serviceaccounts"
@@ -338,9 +337,8 @@ class Registry:
             sel = spec.workload_selector.labels
             for we in self.index.selected_entries(se.namespace, sel):
                 out.append(self._we_endpoint(we.obj.spec, we.namespace, _we_ref(we), port, we))
-            for w in self.index.workloads_by_ns.get(se.namespace, ()):
-                if selects(sel, w.labels):
-                    out.extend(self._workload_endpoints(self.index, w, port.target or port.number))
+            for w in self.index.selected_workloads(se.namespace, sel):
+                out.extend(self._workload_endpoints(self.index, w, port.target or port.number))
         unresolved = {
             "NONE": (None, "resolution NONE without instances: the connection goes to the "
                      "address the app dialed (ORIGINAL_DST)"),
