@@ -70,7 +70,7 @@ def _fixed(
     those clients are built: the rest of the mesh is the same as the analysed one."""
     engine = EdgeEngine.with_policies(mesh)
     c = mesh.clusters[res.cluster]
-    patched = _find_se(c, se.namespace, se.name)
+    patched = c.service_entry_named(se.namespace, se.name)
     reg = engine.registries[res.cluster]
     svc = next(
         (s for s in reg.service_entry_services(patched) if s.hostname == res.service.hostname),
@@ -111,10 +111,6 @@ def _with_account(we: WE, account: str) -> WE:
     return Loaded(we.cluster, we.origin, msgspec.structs.replace(we.obj, spec=spec))
 
 
-def _find_se(c: ClusterIndex, namespace: str, name: str) -> SE | None:
-    return next((s for s in c.service_entries_by_ns.get(namespace, ()) if s.name == name), None)
-
-
 # --- SE101 with its patch -------------------------------------------------------------------
 
 
@@ -134,7 +130,7 @@ def serviceentry_san_patched(ctx: CheckContext) -> Iterator[Finding]:
 
 def _san_patch(ctx: CheckContext, res: DestinationResult) -> str | None:
     c = ctx.mesh.clusters[res.cluster]
-    se = _find_se(c, res.service.namespace, res.service.ref.name)
+    se = c.service_entry_named(res.service.namespace, res.service.ref.name)
     if se is None:
         return None
     clients: list[str] = []

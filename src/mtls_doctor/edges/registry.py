@@ -327,9 +327,8 @@ class Registry:
         )
 
     def _se_endpoints(self, svc: MeshService, port: SvcPort) -> list[Endpoint]:
-        se = next(
-            s for s in self.index.service_entries_by_ns[svc.namespace] if s.name == svc.ref.name
-        )
+        se = self.index.service_entry_named(svc.namespace, svc.ref.name)
+        assert se is not None, svc.ref  # the service was made from it
         spec = se.obj.spec
         src = _se_ref(se)
         out = [self._we_endpoint(ep, se.namespace, src, port, None) for ep in spec.endpoints]

@@ -223,6 +223,11 @@ class ClusterIndex:
             self._services_by_name = {(s.namespace, s.name): s for s in self.services}
         return self._services_by_name.get((namespace, name))
 
+    def service_entry_named(self, namespace: str, name: str) -> Loaded[istio.ServiceEntry] | None:
+        return next(
+            (s for s in self.service_entries_by_ns.get(namespace, ()) if s.name == name), None
+        )
+
     def selected_entries(
         self, namespace: str, selector: dict[str, str]
     ) -> list[Loaded[istio.WorkloadEntry]]:

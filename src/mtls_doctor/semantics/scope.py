@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from mtls_doctor.model.istio import Sidecar
 from mtls_doctor.model.meshconfig import MeshConfig
 from mtls_doctor.model.objects import Loaded
@@ -31,7 +33,7 @@ def exported_to(
     """Whether a service is exported to the client's namespace, and why."""
     if is_exported(service_ns, export_to, client_ns, mesh):
         return Visibility(True, "exported to the client's namespace")
-    exp = export_to or tuple(mesh.default_service_export_to) or ("*",)
+    exp = _export_list(export_to, mesh)
     return Visibility(False, f"exportTo {list(exp)} does not include the client's namespace")
 
 
@@ -39,8 +41,13 @@ def is_exported(
     service_ns: str, export_to: tuple[str, ...], client_ns: str, mesh: MeshConfig
 ) -> bool:
     """`exported_to(...).visible`, without the explanation."""
-    exp = export_to or mesh.default_service_export_to or ("*",)
+    exp = _export_list(export_to, mesh)
     return "*" in exp or client_ns in exp or ("." in exp and client_ns == service_ns)
+
+
+def _export_list(export_to: tuple[str, ...], mesh: MeshConfig) -> Sequence[str]:
+    """The service's exportTo, else the mesh default, else everywhere."""
+    return export_to or mesh.default_service_export_to or ("*",)
 
 
 class SidecarIndex:
