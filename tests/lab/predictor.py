@@ -180,9 +180,10 @@ def predict(case: LabCase) -> Result:
             return "denied", "authz-denied"
         return _to_app(case, wire, why, mtls=True)
 
-    # PERMISSIVE, non-Istio TLS (app TLS or DR SIMPLE): no Istio ALPN.
+    # PERMISSIVE, non-Istio TLS (app TLS or DR SIMPLE): no Istio ALPN, so an HTTP port has
+    # no filter chain for it; the cause says whose TLS it was (as the engine's `_at_server`).
     if klass == "http":
-        return "fail", "app-tls-on-http-port" if wire == "apptls" else None
+        return "fail", "app-tls-on-http-port" if wire == "apptls" else "dr-tls-on-http-port"
     if _denied(case, None):
         return "denied", "authz-denied"
     return _to_app(case, wire, why, mtls=False)
