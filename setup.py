@@ -14,9 +14,7 @@ from setuptools import setup
 #   cannot compile (renamed fields, generic structs) and which gain nothing from it;
 # - model/load.py and edges/diff.py, whose tests replace module functions and constants, which
 #   compiled callers would not see (they reach them directly);
-# - checks/codes.py, the catalog, whose tests read its signatures;
-# - model/mesh.py, whose indexes are copied with one kind replaced (`copy.copy`), which compiled
-#   classes do not allow.
+# - checks/codes.py, the catalog, whose tests read its signatures.
 PYTHON_ONLY = {
     "model/kube.py",
     "model/istio.py",
@@ -25,7 +23,6 @@ PYTHON_ONLY = {
     "model/load.py",
     "edges/diff.py",
     "checks/codes.py",
-    "model/mesh.py",
 }
 PACKAGES = ("checks", "edges", "semantics", "model")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -56,14 +55,22 @@ def parse_mesh_config(text: str) -> MeshConfig:
 class ClusterIndex:
     """One cluster's objects, with the indexes the semantics need."""
 
+    entries_by_ns: dict[str, list[Loaded[istio.WorkloadEntry]]]
+    service_entries_by_ns: dict[str, list[Loaded[istio.ServiceEntry]]]
+
     def __init__(
         self,
         name: str,
         objects: list[Loaded[Any]],
         mesh_config: MeshConfigSource | None,
         problems: list[InputProblem],
+        *,
+        base: ClusterIndex | None = None,
     ) -> None:
         self.name = name
+        if base is not None:  # `with_entries`: everything shared but the two entry kinds
+            self._share(base)
+            return
         by_kind: dict[str, list[Loaded[Any]]] = defaultdict(list)
         for o in objects:
             by_kind[o.kind].append(o)
@@ -112,6 +119,29 @@ class ClusterIndex:
         ] = {}
         self._services_by_name: dict[tuple[str, str], Loaded[kube.Service]] | None = None
 
+    def _share(self, base: ClusterIndex) -> None:
+        self.by_kind = dict(base.by_kind)
+        self.mesh = base.mesh
+        self.namespaces = base.namespaces
+        self.workloads = base.workloads
+        self.workloads_by_ns = base.workloads_by_ns
+        self.services = base.services
+        self.services_by_ns = base.services_by_ns
+        self.service_entries = base.service_entries
+        self.workload_entries = base.workload_entries
+        self.entries_by_ns = base.entries_by_ns
+        self.service_entries_by_ns = base.service_entries_by_ns
+        self.authorization_policies = base.authorization_policies
+        self.webhooks = base.webhooks
+        self.pa = base.pa
+        self.dr = base.dr
+        self.sidecars = base.sidecars
+        self.remote_secret_clusters = base.remote_secret_clusters
+        self._injection = base._injection
+        self._workload_labels = base._workload_labels
+        self._service_anchors = base._service_anchors
+        self._services_by_name = base._services_by_name
+
     @property
     def config(self) -> MeshConfig:
         return self.mesh.config
@@ -147,10 +177,10 @@ class ClusterIndex:
         return frozenset(names)
 
     def _index_entries(self) -> None:
-        self.entries_by_ns: dict[str, list[Loaded[istio.WorkloadEntry]]] = defaultdict(list)
+        self.entries_by_ns = defaultdict(list)
         for we in self.workload_entries:
             self.entries_by_ns[we.obj.metadata.namespace].append(we)
-        self.service_entries_by_ns: dict[str, list[Loaded[istio.ServiceEntry]]] = defaultdict(list)
+        self.service_entries_by_ns = defaultdict(list)
         for se in self.service_entries:
             self.service_entries_by_ns[se.obj.metadata.namespace].append(se)
 
@@ -165,8 +195,7 @@ class ClusterIndex:
                 f"with_entries replaces ServiceEntries and WorkloadEntries, not {kinds}"
             )
         swap = {(p.kind, p.namespace, p.name): p for p in patched}
-        out = copy.copy(self)
-        out.by_kind = dict(self.by_kind)
+        out = ClusterIndex(self.name, [], None, [], base=self)
         for kind in kinds:
             out.by_kind[kind] = [
                 swap.get((kind, o.namespace, o.name), o) for o in self.by_kind.get(kind, [])
@@ -265,20 +294,28 @@ def entry_labels(we: Loaded[istio.WorkloadEntry]) -> dict[str, str]:
 class Mesh:
     """All clusters of the input, and which cluster's registry holds which clusters' services."""
 
+    discovery: dict[str, tuple[str, ...]]
+    by_ip: dict[str, list[tuple[str, Workload]]]  # by cluster name: shared by `with_cluster`
+
     def __init__(
         self,
         clusters: dict[str, ClusterIndex],
         discovery_overrides: dict[str, frozenset[str]] | None = None,
+        *,
+        base: Mesh | None = None,
     ) -> None:
         self.clusters = clusters
-        self.discovery: dict[str, tuple[str, ...]] = {}
+        if base is not None:  # `with_cluster`: discovery and addresses shared
+            self.discovery = dict(base.discovery)
+            self.by_ip = base.by_ip
+            return
+        self.discovery = {}
         for name, c in clusters.items():
             seen = {name} | {r for r in c.remote_secret_clusters if r in clusters}
             if discovery_overrides and name in discovery_overrides:
                 seen |= {r for r in discovery_overrides[name] if r in clusters}
             self.discovery[name] = tuple(sorted(seen, key=lambda n: (n != name, n)))
-        # by cluster name, so a copy with a cluster replaced by its patched copy shares it
-        self.by_ip: dict[str, list[tuple[str, Workload]]] = defaultdict(list)
+        self.by_ip = defaultdict(list)
         for name, c in clusters.items():
             for w in c.workloads:
                 for p in w.pods:
@@ -296,7 +333,4 @@ class Mesh:
     def with_cluster(self, index: ClusterIndex) -> Mesh:
         """This mesh with one cluster's index replaced by a copy with the same workloads
         (`ClusterIndex.with_entries`): the discovery and the address index are shared."""
-        out = copy.copy(self)
-        out.clusters = {**self.clusters, index.name: index}
-        out.discovery = dict(self.discovery)
-        return out
+        return Mesh({**self.clusters, index.name: index}, base=self)
