@@ -6,7 +6,7 @@ endpoint tlsMode)."""
 from __future__ import annotations
 
 import ipaddress
-from typing import Literal
+from typing import Final, Literal
 
 from mtls_doctor.edges.registry import Endpoint, MeshService, Registry, SvcPort
 from mtls_doctor.model.istio import ClientTLS, Sidecar
@@ -29,24 +29,53 @@ from mtls_doctor.semantics.trace import Step
 ClusterMode = Literal["none", "auto", "istio", "simple", "mutual"]
 
 
-class Client(Record):
-    """Everything about a caller that the client side of an edge reads."""
+class Client:
+    """Everything about a caller that the client side of an edge reads (a plain class: the
+    engine reads it for every destination)."""
 
-    name: str  # namespace/workload or external/<name>
-    cluster: str
-    namespace: str | None  # None for pseudo-clients outside the mesh
-    labels: dict[str, str]
-    sidecar: bool
-    sidecar_why: str
-    refs: tuple[ResourceRef, ...]
-    exclude_ports: frozenset[int] = frozenset()
-    exclude_ranges: tuple[str, ...] = ()
-    include_ranges: tuple[str, ...] | None = None
-    sidecar_resource: Loaded[Sidecar] | None = None
-    identity: str | None = None
-    sends_tls: bool = False  # the client app itself speaks TLS (e.g. the kube-apiserver)
-    pods: tuple[str, ...] = ()  # pod names, to find their certificates in secret dumps
-    network: str | None = None  # the client's network (multi-network meshes)
+    __slots__ = (
+        "cluster", "exclude_ports", "exclude_ranges", "identity", "include_ranges", "labels",
+        "name", "namespace", "network", "pods", "refs", "sends_tls", "sidecar",
+        "sidecar_resource", "sidecar_why",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        cluster: str,
+        namespace: str | None,
+        labels: dict[str, str],
+        sidecar: bool,
+        sidecar_why: str,
+        refs: tuple[ResourceRef, ...],
+        exclude_ports: frozenset[int] = frozenset(),
+        exclude_ranges: tuple[str, ...] = (),
+        include_ranges: tuple[str, ...] | None = None,
+        sidecar_resource: Loaded[Sidecar] | None = None,
+        identity: str | None = None,
+        sends_tls: bool = False,
+        pods: tuple[str, ...] = (),
+        network: str | None = None,
+    ) -> None:
+        self.name: Final = name  # namespace/workload or external/<name>
+        self.cluster: Final = cluster
+        self.namespace: Final = namespace  # None for pseudo-clients outside the mesh
+        self.labels: Final = labels
+        self.sidecar: Final = sidecar
+        self.sidecar_why: Final = sidecar_why
+        self.refs: Final = refs
+        self.exclude_ports: Final = exclude_ports
+        self.exclude_ranges: Final = exclude_ranges
+        self.include_ranges: Final = include_ranges
+        self.sidecar_resource: Final = sidecar_resource
+        self.identity: Final = identity
+        self.sends_tls: Final = sends_tls  # the app itself speaks TLS (e.g. kube-apiserver)
+        self.pods: Final = pods  # pod names, to find their certificates in secret dumps
+        self.network: Final = network  # the client's network (multi-network meshes)
+
+    def __repr__(self) -> str:
+        return f"Client({self.name} {self.cluster})"
 
 
 class Settings(Record):

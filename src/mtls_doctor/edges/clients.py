@@ -56,7 +56,8 @@ def apiserver(c: ClusterIndex) -> Client:
     )
 
 
-def kubelet(c: ClusterIndex) -> Client:
+def kubelet(c: ClusterIndex, sends_tls: bool = False) -> Client:
+    """The kubelet as a prober (`sends_tls`: of HTTPS probes)."""
     return Client(
         name="external/kubelet",
         cluster=c.name,
@@ -65,4 +66,5 @@ def kubelet(c: ClusterIndex) -> Client:
         sidecar=False,
         sidecar_why="the kubelet probes pods from the node, outside the mesh",
         refs=(),
+        sends_tls=sends_tls,
     )

@@ -21,11 +21,12 @@ from mtls_doctor.edges.client_tls import Client, _in_ranges
 from mtls_doctor.edges.clients import apiserver, kubelet, workload_client
 from mtls_doctor.edges.evaluate import Evaluator, direct_service
 from mtls_doctor.edges.records import Edge, Outcome
-from mtls_doctor.edges.registry import MeshService, Registry, SvcPort
+from mtls_doctor.edges.registry import Endpoint, MeshService, Registry, SvcPort
 from mtls_doctor.edges.server import ServerSides
 from mtls_doctor.edges.trust import TrustCheck
 from mtls_doctor.model.mesh import Mesh
 from mtls_doctor.record import Record
+from mtls_doctor.semantics.inbound import Wire
 from mtls_doctor.semantics.scope import CompiledScope, is_exported
 from mtls_doctor.semantics.trace import Step
 
@@ -309,11 +310,11 @@ class EdgeEngine:
 
     def target_edge(self, client: Client, target: Target) -> Edge:
         ev = self.evaluators[client.cluster]
-        if target.endpoint is not None:
-            wire = (
-                "app-tls" if client.sends_tls or target.port.protocol.app_tls else "plaintext-http"
-            )
-            outcome = ev.evaluate_direct(client, target.svc, target.endpoint, wire)  # type: ignore[arg-type]
+        ep = target.endpoint
+        if ep is not None:
+            tls = client.sends_tls or target.port.protocol.app_tls
+            wire: Wire = "app-tls" if tls else "plaintext-http"
+            outcome = ev.evaluate_direct(client, target.svc, ep, wire)
         elif target.only is not None:
             outcome = ev.evaluate(client, target.svc, target.port, only=target.only)
         else:
@@ -338,18 +339,14 @@ class EdgeEngine:
                 if port is not None:
                     seen.add((host, ref.port))
                     yield self.edge(api, svc, port)
-        kube = kubelet(c)
+        kube, kube_tls = kubelet(c), kubelet(c, sends_tls=True)
         for w in c.workloads:
             if not c.injection(w).injected:
                 continue
             for number, scheme in unrewritten_probes(w):
                 address = w.ips[0] if w.ips else None
                 target = self._direct_target(cluster, w, number, address)
-                if scheme == "HTTPS":
-                    kube_tls = msgspec.structs.replace(kube, sends_tls=True)
-                    yield self.target_edge(kube_tls, target)
-                else:
-                    yield self.target_edge(kube, target)
+                yield self.target_edge(kube_tls if scheme == "HTTPS" else kube, target)
 
     def groups(self, cluster: str) -> list[ClientGroup]:
         """Clients grouped by everything but namespace (the base groups)."""
@@ -466,7 +463,7 @@ class Target(Record):
 
     svc: MeshService
     port: SvcPort
-    endpoint: Any = None  # a registry Endpoint for direct calls
+    endpoint: Endpoint | None = None  # for direct calls
     only: str | None = None  # restrict a service edge to one pod (StatefulSet pod DNS name)
 
 

@@ -9,16 +9,13 @@ as that istiod computes them (istio-semantics.md §3.5, §4.1, §9).
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Literal
-
-import msgspec
+from typing import Final, Literal
 
 from mtls_doctor.model import istio, kube
 from mtls_doctor.model.mesh import ClusterIndex, Mesh, entry_labels
 from mtls_doctor.model.objects import Loaded
 from mtls_doctor.model.refs import ResourceRef
 from mtls_doctor.model.workloads import Workload
-from mtls_doctor.record import Record
 from mtls_doctor.semantics import protocol
 from mtls_doctor.semantics.identity import spiffe_id
 from mtls_doctor.semantics.scope import EXPORT_TO_ANNOTATION
@@ -28,27 +25,84 @@ CANONICAL_SA = "alpha.istio.io/canonical-serviceaccounts"
 KUBE_SA = "alpha.istio.io/kubernetes-serviceaccounts"
 
 
-class SvcPort(Record):
-    number: int
-    name: str | None
-    protocol: protocol.Protocol
-    target: int | str | None
+class SvcPort:
+    """A service port as clients dial it. Plain classes (not msgspec records) for what the
+    edge evaluation reads most: compiled, their fields are read directly."""
+
+    __slots__ = ("name", "number", "protocol", "target")
+
+    def __init__(
+        self, number: int, name: str | None, protocol: protocol.Protocol, target: int | str | None
+    ) -> None:
+        self.number: Final = number
+        self.name: Final = name
+        self.protocol: Final = protocol
+        self.target: Final = target
+
+    def __repr__(self) -> str:
+        return f"SvcPort({self.number}, {self.name!r}, {self.protocol.name})"
 
 
-class MeshService(Record):
-    kind: Literal["Service", "ServiceEntry"]
-    hostname: str
-    namespace: str
-    display: str  # the host as clients name it
-    refs: tuple[ResourceRef, ...]
-    ports: tuple[SvcPort, ...]
-    mesh_external: bool
-    resolution: str  # ClusterIP, headless, ExternalName, or the ServiceEntry resolution
-    export_to: tuple[str, ...]
-    declared_sans: tuple[str, ...]
-    vips: tuple[str, ...]
-    selector: dict[str, str] | None
-    home_cluster: str  # the cluster whose object defines it (the view's own when merged)
+class MeshService:
+    """A service in one cluster's registry: a Kubernetes Service or one ServiceEntry host."""
+
+    __slots__ = (
+        "declared_sans", "display", "export_to", "home_cluster", "hostname", "kind",
+        "mesh_external", "namespace", "ports", "refs", "resolution", "selector", "vips",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        *,
+        kind: Literal["Service", "ServiceEntry"],
+        hostname: str,
+        namespace: str,
+        display: str,
+        refs: tuple[ResourceRef, ...],
+        ports: tuple[SvcPort, ...],
+        mesh_external: bool,
+        resolution: str,
+        export_to: tuple[str, ...],
+        declared_sans: tuple[str, ...],
+        vips: tuple[str, ...],
+        selector: dict[str, str] | None,
+        home_cluster: str,
+    ) -> None:
+        self.kind: Final = kind
+        self.hostname: Final = hostname
+        self.namespace: Final = namespace
+        self.display: Final = display  # the host as clients name it
+        self.refs: Final = refs
+        self.ports: Final = ports
+        self.mesh_external: Final = mesh_external
+        # ClusterIP, headless, ExternalName, or the ServiceEntry resolution
+        self.resolution: Final = resolution
+        self.export_to: Final = export_to
+        self.declared_sans: Final = declared_sans
+        self.vips: Final = vips
+        self.selector: Final = selector
+        # the cluster whose object defines it (the view's own when merged)
+        self.home_cluster: Final = home_cluster
+
+    def __repr__(self) -> str:
+        return f"MeshService({self.kind} {self.display})"
+
+    def with_refs(self, refs: tuple[ResourceRef, ...]) -> MeshService:
+        return MeshService(
+            kind=self.kind,
+            hostname=self.hostname,
+            namespace=self.namespace,
+            display=self.display,
+            refs=refs,
+            ports=self.ports,
+            mesh_external=self.mesh_external,
+            resolution=self.resolution,
+            export_to=self.export_to,
+            declared_sans=self.declared_sans,
+            vips=self.vips,
+            selector=self.selector,
+            home_cluster=self.home_cluster,
+        )
 
     @property
     def passthrough(self) -> bool:
@@ -63,18 +117,60 @@ class MeshService(Record):
         return next((p for p in self.ports if p.number == number), None)
 
 
-class Endpoint(Record):
-    address: str | None
-    namespace: str  # the namespace client-side policy evaluates the endpoint in
-    labels: dict[str, str]
-    tls_mode: str
-    tls_mode_why: str
-    identity: str | None  # the SPIFFE ID the registry associates (viewer's trust domain)
-    target_port: int | None
-    source: ResourceRef
-    server: Workload | None
-    server_cluster: str | None
-    network: str | None = None  # the endpoint's network (multi-network meshes), None: unnamed
+class Endpoint:
+    """One address behind a service port, as the client's registry lists it."""
+
+    __slots__ = (
+        "address", "identity", "labels", "namespace", "network", "server", "server_cluster",
+        "source", "target_port", "tls_mode", "tls_mode_why",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        *,
+        address: str | None,
+        namespace: str,
+        labels: dict[str, str],
+        tls_mode: str,
+        tls_mode_why: str,
+        identity: str | None,
+        target_port: int | None,
+        source: ResourceRef,
+        server: Workload | None,
+        server_cluster: str | None,
+        network: str | None = None,
+    ) -> None:
+        self.address: Final = address
+        self.namespace: Final = namespace  # the namespace client-side policy evaluates it in
+        self.labels: Final = labels
+        self.tls_mode: Final = tls_mode
+        self.tls_mode_why: Final = tls_mode_why
+        # the SPIFFE ID the registry associates (viewer's trust domain)
+        self.identity: Final = identity
+        self.target_port: Final = target_port
+        self.source: Final = source
+        self.server: Final = server
+        self.server_cluster: Final = server_cluster
+        self.network: Final = network  # the endpoint's network (multi-network), None: unnamed
+
+    def __repr__(self) -> str:
+        return f"Endpoint({self.address or self.source.key}, tlsMode {self.tls_mode})"
+
+    def at(self, address: str) -> Endpoint:
+        """The same endpoint at another address (another pod of the workload)."""
+        return Endpoint(
+            address=address,
+            namespace=self.namespace,
+            labels=self.labels,
+            tls_mode=self.tls_mode,
+            tls_mode_why=self.tls_mode_why,
+            identity=self.identity,
+            target_port=self.target_port,
+            source=self.source,
+            server=self.server,
+            server_cluster=self.server_cluster,
+            network=self.network,
+        )
 
     @property
     def workload_key(self) -> str | None:
@@ -118,7 +214,7 @@ class Registry:
                 key = (svc.hostname, svc.namespace)
                 if key in out:
                     prev = out[key]
-                    out[key] = msgspec.structs.replace(prev, refs=(*prev.refs, *svc.refs))
+                    out[key] = prev.with_refs((*prev.refs, *svc.refs))
                 else:
                     out[key] = svc
         for se in self.index.service_entries:
@@ -261,7 +357,7 @@ class Registry:
         if not ips:
             return [self._pod_endpoint(c, w, num, None)]
         first = self._pod_endpoint(c, w, num, ips[0])  # its pods differ in address alone
-        return [first, *(msgspec.structs.replace(first, address=ip) for ip in ips[1:])]
+        return [first, *(first.at(ip) for ip in ips[1:])]
 
     def _kube_endpoints(self, svc: MeshService, port: SvcPort) -> list[Endpoint]:
         """Pods selected by each cluster's own Service of that name (namespace sameness), and

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from mtls_doctor.model import kube
 from mtls_doctor.model.mesh import ClusterIndex, Mesh
 from mtls_doctor.model.objects import Loaded
 from mtls_doctor.model.refs import ResourceRef
 from mtls_doctor.model.workloads import Workload
-from mtls_doctor.record import Record
 from mtls_doctor.semantics import protocol
 from mtls_doctor.semantics.identity import spiffe_id
 from mtls_doctor.semantics.inbound import PortKind
@@ -19,19 +20,45 @@ INCLUDE_INBOUND = "traffic.sidecar.istio.io/includeInboundPorts"
 PROXY_PORTS = frozenset({15090, 15021, 15020})
 
 
-class ServerFacts(Record):
-    workload: Workload
-    cluster: str
-    injection: Injection
-    inbound_excluded: bool
-    excluded_why: str
-    pa: PAResult
-    port_kind: PortKind
-    port_why: str
-    port_refs: tuple[ResourceRef, ...]
-    app_tls: bool  # the server app speaks TLS on this port
-    identity: str  # what its certificate says
-    trust_domains: tuple[str, ...]  # client-certificate trust domains it accepts
+class ServerFacts:
+    """How a workload's sidecar treats one inbound port (a plain class: read on every edge)."""
+
+    __slots__ = (
+        "app_tls", "cluster", "excluded_why", "identity", "inbound_excluded", "injection",
+        "pa", "port_kind", "port_refs", "port_why", "trust_domains", "workload",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        *,
+        workload: Workload,
+        cluster: str,
+        injection: Injection,
+        inbound_excluded: bool,
+        excluded_why: str,
+        pa: PAResult,
+        port_kind: PortKind,
+        port_why: str,
+        port_refs: tuple[ResourceRef, ...],
+        app_tls: bool,
+        identity: str,
+        trust_domains: tuple[str, ...],
+    ) -> None:
+        self.workload: Final = workload
+        self.cluster: Final = cluster
+        self.injection: Final = injection
+        self.inbound_excluded: Final = inbound_excluded
+        self.excluded_why: Final = excluded_why
+        self.pa: Final = pa
+        self.port_kind: Final = port_kind
+        self.port_why: Final = port_why
+        self.port_refs: Final = port_refs
+        self.app_tls: Final = app_tls  # the server app speaks TLS on this port
+        self.identity: Final = identity  # what its certificate says
+        self.trust_domains: Final = trust_domains  # client-certificate trust domains it accepts
+
+    def __repr__(self) -> str:
+        return f"ServerFacts({self.workload.key} {self.cluster} {self.port_kind})"
 
     @property
     def sidecar(self) -> bool:

@@ -8,7 +8,7 @@ when present, else the template stands for the pods the controller would create.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, Final
 
 from mtls_doctor.model import kube
 from mtls_doctor.model.objects import Loaded
@@ -27,28 +27,53 @@ class PodInstance(Record):
     has_sidecar: bool | None
 
 
-class Workload(Record):
-    cluster: str
-    namespace: str
-    name: str
-    kind: str  # Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob or Pod
-    labels: dict[str, str]
-    annotations: dict[str, str]
-    service_account: str
-    host_network: bool
-    containers: tuple[kube.Container, ...]
-    pods: tuple[PodInstance, ...]
-    origin: Origin
-    from_template: bool  # no pod was in the input; the template stands for them
-    gateway: bool = False  # an Istio gateway (proxy in router mode), not a sidecar
+class Workload:
+    """Pods of one controller (or its template). A plain class, not a msgspec record: the
+    edge evaluation reads workloads on every edge, and compiled it reads fields directly."""
 
-    @property
-    def key(self) -> str:
-        return f"{self.namespace}/{self.name}"
+    __slots__ = (
+        "annotations", "cluster", "containers", "from_template", "gateway", "host_network",
+        "ips", "key", "kind", "labels", "name", "namespace", "origin", "pods", "ref",
+        "service_account",
+    )  # fmt: skip
 
-    @property
-    def ref(self) -> ResourceRef:
-        return ResourceRef(self.kind, self.namespace, self.name, self.cluster, self.origin)
+    def __init__(
+        self,
+        *,
+        cluster: str,
+        namespace: str,
+        name: str,
+        kind: str,
+        labels: dict[str, str],
+        annotations: dict[str, str],
+        service_account: str,
+        host_network: bool,
+        containers: tuple[kube.Container, ...],
+        pods: tuple[PodInstance, ...],
+        origin: Origin,
+        from_template: bool,
+        gateway: bool = False,
+    ) -> None:
+        self.cluster: Final = cluster
+        self.namespace: Final = namespace
+        self.name: Final = name
+        # Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob or Pod
+        self.kind: Final = kind
+        self.labels: Final = labels
+        self.annotations: Final = annotations
+        self.service_account: Final = service_account
+        self.host_network: Final = host_network
+        self.containers: Final = containers
+        self.pods: Final = pods
+        self.origin: Final = origin
+        self.from_template: Final = from_template  # no pod was in the input: the template
+        self.gateway: Final = gateway  # an Istio gateway (proxy in router mode), no sidecar
+        self.key: Final = f"{namespace}/{name}"
+        self.ref: Final = ResourceRef(kind, namespace, name, cluster, origin)
+        self.ips: Final = tuple(p.ip for p in pods if p.ip)
+
+    def __repr__(self) -> str:
+        return f"Workload({self.kind} {self.key} {self.cluster})"
 
     @property
     def observed_sidecar(self) -> bool | None:
@@ -57,10 +82,6 @@ class Workload(Record):
         if not seen:
             return None
         return any(seen)
-
-    @property
-    def ips(self) -> tuple[str, ...]:
-        return tuple(p.ip for p in self.pods if p.ip)
 
     def container_port(self, name_or_number: int | str | None) -> int | None:
         """Resolve a target port (number, or a named container port) to a number."""

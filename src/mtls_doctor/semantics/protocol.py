@@ -3,9 +3,7 @@ itself speaks TLS on the port."""
 
 from __future__ import annotations
 
-from typing import Literal
-
-from mtls_doctor.record import Record
+from typing import Final, Literal
 
 PortClass = Literal["http", "tcp", "auto", "udp"]
 
@@ -14,10 +12,28 @@ _TCP = {"tcp", "https", "tls", "mongo", "redis", "mysql"}
 _WELL_KNOWN_TCP = {25, 53, 3306, 27017}
 
 
-class Protocol(Record):
-    name: str  # the Istio protocol, upper case (HTTP, HTTPS, TCP, ...) or UNSUPPORTED
-    port_class: PortClass
-    why: str
+class Protocol:
+    """A port's protocol (a plain class: the edge evaluation reads it on every edge)."""
+
+    __slots__ = ("name", "port_class", "why")
+
+    def __init__(self, name: str, port_class: PortClass, why: str) -> None:
+        self.name: Final = name  # the Istio protocol, upper case (HTTP, TCP, ...) or UNSUPPORTED
+        self.port_class: Final = port_class
+        self.why: Final = why
+
+    def __repr__(self) -> str:
+        return f"Protocol({self.name!r}, {self.port_class!r}, {self.why!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Protocol) and (self.name, self.port_class, self.why) == (
+            other.name,
+            other.port_class,
+            other.why,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.port_class, self.why))
 
     @property
     def app_tls(self) -> bool:
@@ -44,8 +60,20 @@ def _classify(proto: str | None, why: str) -> Protocol:
     return Protocol(proto.upper().replace("_", "-"), cls, why)
 
 
+_KUBE_PORTS: dict[tuple[str | None, str | None, str, int], Protocol] = {}
+
+
 def kube_port(name: str | None, app_protocol: str | None, protocol: str, port: int) -> Protocol:
-    """`ConvertProtocol` for a Kubernetes Service port."""
+    """`ConvertProtocol` for a Kubernetes Service port (a mesh repeats a few port names, so
+    each combination is worked out once)."""
+    key = (name, app_protocol, protocol, port)
+    got = _KUBE_PORTS.get(key)
+    if got is None:
+        got = _KUBE_PORTS[key] = _kube_port(name, app_protocol, protocol, port)
+    return got
+
+
+def _kube_port(name: str | None, app_protocol: str | None, protocol: str, port: int) -> Protocol:
     if protocol.upper() == "UDP":
         return Protocol("UDP", "udp", "protocol: UDP")
     if app_protocol:
