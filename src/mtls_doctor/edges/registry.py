@@ -87,23 +87,6 @@ class MeshService:
     def __repr__(self) -> str:
         return f"MeshService({self.kind} {self.display})"
 
-    def with_refs(self, refs: tuple[ResourceRef, ...]) -> MeshService:
-        return MeshService(
-            kind=self.kind,
-            hostname=self.hostname,
-            namespace=self.namespace,
-            display=self.display,
-            refs=refs,
-            ports=self.ports,
-            mesh_external=self.mesh_external,
-            resolution=self.resolution,
-            export_to=self.export_to,
-            declared_sans=self.declared_sans,
-            vips=self.vips,
-            selector=self.selector,
-            home_cluster=self.home_cluster,
-        )
-
     @property
     def passthrough(self) -> bool:
         """Headless / resolution NONE: an ORIGINAL_DST cluster, no per-endpoint socket match."""
@@ -177,6 +160,10 @@ class Endpoint:
         return self.server.key if self.server is not None else None
 
 
+def _kube_host(s: Loaded[kube.Service]) -> str:
+    return f"{s.name}.{s.namespace}.svc.cluster.local"
+
+
 def _svc_ref(s: Loaded[kube.Service]) -> ResourceRef:
     return ResourceRef("Service", s.namespace, s.name, s.cluster, s.origin)
 
@@ -207,16 +194,16 @@ class Registry:
 
     @cached_property
     def services(self) -> tuple[MeshService, ...]:
-        out: dict[tuple[str, str], MeshService] = {}
+        # Services of one name and namespace merge across clusters: the first one seen
+        # defines the service, and every one of them is a ref (their pods are endpoints)
+        same: dict[tuple[str, str], list[Loaded[kube.Service]]] = {}
         for cluster_name in self.mesh.discovery[self.view]:
             for s in self.mesh.clusters[cluster_name].services:
-                svc = self._from_kube(s)
-                key = (svc.hostname, svc.namespace)
-                if key in out:
-                    prev = out[key]
-                    out[key] = prev.with_refs((*prev.refs, *svc.refs))
-                else:
-                    out[key] = svc
+                same.setdefault((_kube_host(s), s.namespace), []).append(s)
+        out: dict[tuple[str, str], MeshService] = {
+            key: self._from_kube(group[0], tuple(_svc_ref(s) for s in group))
+            for key, group in same.items()
+        }
         for se in self.index.service_entries:
             for svc in self.service_entry_services(se):
                 key = (svc.hostname, svc.namespace)
@@ -233,7 +220,7 @@ class Registry:
                 hosts.setdefault(s.display, []).append(s)
         return hosts
 
-    def _from_kube(self, s: Loaded[kube.Service]) -> MeshService:
+    def _from_kube(self, s: Loaded[kube.Service], refs: tuple[ResourceRef, ...]) -> MeshService:
         spec = s.obj.spec
         ports = tuple(
             SvcPort(
@@ -255,13 +242,13 @@ class Registry:
             *_split(ann.get(CANONICAL_SA)),
             *(spiffe_id(self.td, s.namespace, sa) for sa in _split(ann.get(KUBE_SA))),
         )
-        host = f"{s.name}.{s.namespace}.svc.cluster.local"
+        host = _kube_host(s)
         return MeshService(
             kind="Service",
             hostname=host,
             namespace=s.namespace,
             display=host,
-            refs=(_svc_ref(s),),
+            refs=refs,
             ports=ports,
             mesh_external=resolution == "ExternalName",
             resolution=resolution,
