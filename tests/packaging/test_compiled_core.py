@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from mtls_doctor.build import core_compiled
+from mtls_doctor.model.refs import ResourceRef
 from mtls_doctor.record import Record
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,8 +85,35 @@ def test_records_of_the_compiled_core_are_frozen_where_they_run() -> None:
             ):
                 assert value.__struct_config__.frozen, f"{value.__module__}.{value.__name__}"
                 checked.add(value.__name__)
-    # the records of the edge contract and the findings are among them (the walk finds them)
-    assert {"Outcome", "EndpointResult", "Step", "ResourceRef", "Finding"} <= checked
+    # the walk finds them: the findings, resource references and symptoms are among them
+    assert {"ResourceRef", "Finding", "Symptom", "Edge"} <= checked
+
+
+def test_the_edge_records_are_plain_classes_with_value_equality() -> None:
+    """The records every evaluation makes by the hundred thousand (`Step`, `EndpointResult`,
+    `Outcome`) are plain classes, read directly by compiled code, yet compare by value like
+    the records they were: an endpoint decided alike for another pod equals one decided for
+    that pod, steps and all."""
+    from mtls_doctor.edges.records import EndpointResult, Outcome
+    from mtls_doctor.semantics.trace import Step
+
+    ref = ResourceRef("Deployment", "ns", "web", "default", None)
+    steps = (Step("endpoint", "10.0.0.1: tlsMode istio", (ref,)), Step("server mode", "STRICT"))
+    lead = EndpointResult("10.0.0.1", "ns/web", "default", "mtls", None, ref, steps)
+    copy = lead.at("10.0.0.2")
+    own = EndpointResult(
+        "10.0.0.2", "ns/web", "default", "mtls", None, ref,
+        (Step("endpoint", "10.0.0.2: tlsMode istio", (ref,)), steps[1]),
+    )  # fmt: skip
+    assert copy == own and hash(copy) == hash(own)
+    assert copy.steps[0].decision == "10.0.0.2: tlsMode istio"
+    assert copy.at("10.0.0.3").steps[0].decision == "10.0.0.3: tlsMode istio"
+    assert lead != copy and lead.steps == steps
+    o = Outcome("mtls", None, (lead, copy), steps, None, None)
+    assert o == Outcome("mtls", None, (lead, own), steps, None, None)
+    assert o != o.with_text(steps[:1], None)
+    for record in (steps[0], lead, o):  # slotted (compiled or not), not msgspec structs
+        assert not isinstance(record, Record) and not hasattr(record, "__dict__"), record
 
 
 @pytest.mark.parametrize("path", COMPILED, ids=_module_name)

@@ -10,7 +10,7 @@ a destination costs O(groups + singled-out clients), never O(namespaces) or O(cl
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import cast
+from typing import Final, cast
 
 from mtls_doctor.edges.client_tls import Client
 from mtls_doctor.edges.engine import OTHER_NS, ClientGroup, EdgeEngine
@@ -20,22 +20,35 @@ from mtls_doctor.record import Record
 from mtls_doctor.semantics.scope import CompiledScope
 
 
-class SuperGroup(Record):
+class SuperGroup:
     """Base groups that every destination of one namespace treats alike (same sidecar answer,
     same visibility, same outbound policy): evaluated once per destination, not per group."""
 
-    groups: tuple[ClientGroup, ...]
-    sizes: dict[str, int]
-    total: int
-    sidecar: bool
-    positions: frozenset[int]  # the groups' positions in EdgeEngine.groups(cluster)
+    __slots__ = ("groups", "positions", "sidecar", "sizes", "total")
+
+    def __init__(
+        self,
+        groups: tuple[ClientGroup, ...],
+        sizes: dict[str, int],
+        total: int,
+        sidecar: bool,
+        positions: frozenset[int],
+    ) -> None:
+        self.groups: Final = groups
+        self.sizes: Final = sizes
+        self.total: Final = total
+        self.sidecar: Final = sidecar
+        self.positions: Final = positions  # the groups' positions in EdgeEngine.groups(cluster)
 
 
-class Member(Record):
+class Member:
     """Every client of `groups` outside the `excluded` namespaces."""
 
-    groups: SuperGroup
-    excluded: frozenset[str]
+    __slots__ = ("excluded", "groups")
+
+    def __init__(self, groups: SuperGroup, excluded: frozenset[str]) -> None:
+        self.groups: Final = groups
+        self.excluded: Final = excluded
 
     def count(self) -> int:
         sizes = self.groups.sizes
@@ -54,11 +67,22 @@ class Member(Record):
                 yield from g.by_namespace.get(namespace, ())
 
 
-class OutcomeClass(Record):
-    outcome: Outcome
-    members: tuple[Member, ...]
-    explicit: tuple[Client, ...]
-    count: int
+class OutcomeClass:
+    """The clients of one destination that share an outcome."""
+
+    __slots__ = ("count", "explicit", "members", "outcome")
+
+    def __init__(
+        self,
+        outcome: Outcome,
+        members: tuple[Member, ...],
+        explicit: tuple[Client, ...],
+        count: int,
+    ) -> None:
+        self.outcome: Final = outcome
+        self.members: Final = members
+        self.explicit: Final = explicit
+        self.count: Final = count
 
     @property
     def clients(self) -> tuple[Client, ...]:
@@ -132,11 +156,18 @@ def client_names(classes: Iterable[OutcomeClass], namespace_sizes: dict[str, int
     return names
 
 
-class DestinationResult(Record):
-    cluster: str  # the viewing cluster (the clients' cluster)
-    service: MeshService
-    port: SvcPort
-    classes: tuple[OutcomeClass, ...]  # most clients first
+class DestinationResult:
+    """Every client's outcome on one destination port, as classes of clients."""
+
+    __slots__ = ("classes", "cluster", "port", "service")
+
+    def __init__(
+        self, cluster: str, service: MeshService, port: SvcPort, classes: tuple[OutcomeClass, ...]
+    ) -> None:
+        self.cluster: Final = cluster  # the viewing cluster (the clients' cluster)
+        self.service: Final = service
+        self.port: Final = port
+        self.classes: Final = classes  # most clients first
 
     @property
     def to(self) -> str:

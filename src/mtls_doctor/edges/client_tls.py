@@ -13,7 +13,6 @@ from mtls_doctor.model.istio import ClientTLS, Sidecar
 from mtls_doctor.model.meshconfig import MeshConfig
 from mtls_doctor.model.objects import Loaded
 from mtls_doctor.model.refs import ResourceRef
-from mtls_doctor.record import Record
 from mtls_doctor.semantics.destinationrule import DRChoice, cluster_tls, endpoint_tls_mode
 from mtls_doctor.semantics.identity import expand_with_aliases
 from mtls_doctor.semantics.inbound import Wire
@@ -78,16 +77,32 @@ class Client:
         return f"Client({self.name} {self.cluster})"
 
 
-class Settings(Record):
+class Settings:
     """The client cluster's TLS for this service port, and why."""
 
-    mode: ClusterMode
-    why: str
-    cause: str | None  # why no mTLS, when mode is "none"
-    sans: tuple[str, ...] = ()
-    tls: ClientTLS | None = None
-    dr: DRChoice | None = None
-    whole_cluster: bool = False  # ORIGINAL_DST: auto mTLS without per-endpoint matches
+    __slots__ = ("cause", "dr", "mode", "sans", "tls", "whole_cluster", "why")
+
+    def __init__(
+        self,
+        mode: ClusterMode,
+        why: str,
+        cause: str | None,
+        sans: tuple[str, ...] = (),
+        tls: ClientTLS | None = None,
+        dr: DRChoice | None = None,
+        whole_cluster: bool = False,
+    ) -> None:
+        self.mode: Final = mode
+        self.why: Final = why
+        self.cause: Final = cause  # why no mTLS, when mode is "none"
+        self.sans: Final = sans
+        self.tls: Final = tls
+        self.dr: Final = dr
+        # ORIGINAL_DST: auto mTLS without per-endpoint matches
+        self.whole_cluster: Final = whole_cluster
+
+    def __repr__(self) -> str:
+        return f"Settings({self.mode!r}, {self.why!r}, {self.cause!r})"
 
 
 def _in_ranges(ip: str, ranges: tuple[str, ...]) -> bool:

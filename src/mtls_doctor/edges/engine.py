@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 
@@ -36,15 +36,26 @@ OTHER_NS = "\0other"
 RelevanceHook = Callable[[Client, MeshService, SvcPort], Any]
 
 
-class ClientGroup(Record):
+class ClientGroup:
     """Clients of one cluster that look the same to every destination, namespaces aside."""
 
-    key: tuple[Any, ...]
-    by_namespace: dict[str, tuple[Client, ...]]
-    sizes: dict[str, int]
-    total: int
-    sidecar: bool
-    position: int = 0  # in EdgeEngine.groups(cluster)
+    __slots__ = ("by_namespace", "key", "position", "sidecar", "sizes", "total")
+
+    def __init__(
+        self,
+        key: tuple[Any, ...],
+        by_namespace: dict[str, tuple[Client, ...]],
+        sizes: dict[str, int],
+        total: int,
+        sidecar: bool,
+        position: int = 0,
+    ) -> None:
+        self.key: Final = key
+        self.by_namespace: Final = by_namespace
+        self.sizes: Final = sizes
+        self.total: Final = total
+        self.sidecar: Final = sidecar
+        self.position: Final = position  # in EdgeEngine.groups(cluster)
 
 
 class EdgeEngine:
@@ -431,7 +442,7 @@ def materialize(
     """The shared outcome, with the client's own steps and names filled in."""
     trace = (*ev.client_steps(client, svc, port), *(_fill(s, client) for s in outcome.trace))
     fix = fill_client(outcome.fix, client) if outcome.fix else None
-    filled = msgspec.structs.replace(outcome, trace=trace, fix=fix)
+    filled = outcome.with_text(trace, fix)
     return Edge(
         from_=client.name,
         from_cluster=client.cluster if multi else None,
@@ -455,7 +466,7 @@ def fill_client(text: str, client: Client) -> str:
 def _fill(step: Step, client: Client) -> Step:
     if "$CLIENT" not in step.decision:
         return step
-    return msgspec.structs.replace(step, decision=fill_client(step.decision, client))
+    return step.with_decision(fill_client(step.decision, client))
 
 
 class Target(Record):

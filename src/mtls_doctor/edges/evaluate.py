@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import msgspec
-
 from mtls_doctor.edges.authz import AuthzSeam, allow_all
 from mtls_doctor.edges.client_tls import (
     Client,
@@ -152,20 +150,9 @@ class Evaluator:
         authz: tuple[AuthzCondition, ...] = (),
     ) -> EndpointResult:
         return EndpointResult(
-            address=ep.address,
-            workload=ep.workload_key,
-            cluster=ep.server_cluster,
-            verdict=verdict,
-            cause=cause,
-            source=ep.source,
-            steps=tuple(steps),
-            plain_cause=plain_cause,
-            presented=presented,
-            expected=expected,
-            policy=policy,
-            arrived=arrived,
-            authz=authz,
-        )
+            ep.address, ep.workload_key, ep.server_cluster, verdict, cause, ep.source,
+            tuple(steps), plain_cause, presented, expected, policy, arrived, authz,
+        )  # fmt: skip
 
     def _at_server(
         self,
@@ -557,9 +544,14 @@ class Evaluator:
                 None,
                 "Add the workloads behind this service to the inputs.",
             )
-        verdicts = {e.verdict for e in endpoints}
-        worst = max(endpoints, key=lambda e: SEVERITY[e.verdict])
-        verdict: Verdict = worst.verdict if len(verdicts) == 1 else "mixed"
+        worst = endpoints[0]
+        alike = True
+        for e in endpoints:
+            if e.verdict != worst.verdict:
+                alike = False
+                if SEVERITY[e.verdict] > SEVERITY[worst.verdict]:
+                    worst = e  # the first of the worst
+        verdict: Verdict = worst.verdict if alike else "mixed"
         cause = worst.cause
         http = port.protocol.port_class != "tcp"
         sym: Symptom | None = None
@@ -597,20 +589,7 @@ def _alike(
     out: list[EndpointResult] = []
     for i, e in enumerate(endpoints):
         lead = leads[i]
-        if lead == i:
-            out.append(decide(e))
-            continue
-        first = out[lead]
-        steps = first.steps
-        if steps and first.address and e.address:
-            head = steps[0]
-            steps = (
-                msgspec.structs.replace(
-                    head, decision=head.decision.replace(first.address, e.address, 1)
-                ),
-                *steps[1:],
-            )
-        out.append(msgspec.structs.replace(first, address=e.address, steps=steps))
+        out.append(decide(e) if lead == i else out[lead].at(e.address))
     return tuple(out)
 
 

@@ -7,9 +7,10 @@ Pods read from a cluster dump say it themselves (the injector's status annotatio
 
 from __future__ import annotations
 
+from typing import Final
+
 from mtls_doctor.model.refs import ResourceRef
 from mtls_doctor.model.workloads import Workload
-from mtls_doctor.record import Record
 
 INJECT_LABEL = "sidecar.istio.io/inject"
 NS_INJECTION = "istio-injection"
@@ -19,11 +20,21 @@ IGNORED_NAMESPACES = frozenset(
 )
 
 
-class Injection(Record):
-    injected: bool
-    why: str
-    resources: tuple[ResourceRef, ...]
-    observed: bool  # read from pods rather than predicted
+class Injection:
+    """Whether a workload has a sidecar, why, and what decided it."""
+
+    __slots__ = ("injected", "observed", "resources", "why")
+
+    def __init__(
+        self, injected: bool, why: str, resources: tuple[ResourceRef, ...], observed: bool
+    ) -> None:
+        self.injected: Final = injected
+        self.why: Final = why
+        self.resources: Final = resources
+        self.observed: Final = observed  # read from pods rather than predicted
+
+    def __repr__(self) -> str:
+        return f"Injection({self.injected}, {self.why!r})"
 
 
 def decide(w: Workload, ns_labels: dict[str, str] | None, ns_ref: ResourceRef | None) -> Injection:

@@ -9,22 +9,29 @@ winning workload policy.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from mtls_doctor.model.istio import PeerAuthentication
 from mtls_doctor.model.objects import Loaded
 from mtls_doctor.model.refs import ResourceRef
-from mtls_doctor.record import Record
 from mtls_doctor.semantics.trace import selects
 
 Mode = Literal["STRICT", "PERMISSIVE", "DISABLE"]
 _MODES = ("STRICT", "PERMISSIVE", "DISABLE")
 
 
-class PAResult(Record):
-    mode: Mode
-    why: str
-    resources: tuple[ResourceRef, ...]
+class PAResult:
+    """A workload port's PeerAuthentication mode, why, and the policies that decided it."""
+
+    __slots__ = ("mode", "resources", "why")
+
+    def __init__(self, mode: Mode, why: str, resources: tuple[ResourceRef, ...]) -> None:
+        self.mode: Final = mode
+        self.why: Final = why
+        self.resources: Final = resources
+
+    def __repr__(self) -> str:
+        return f"PAResult({self.mode!r}, {self.why!r})"
 
 
 def _ref(p: Loaded[PeerAuthentication]) -> ResourceRef:
