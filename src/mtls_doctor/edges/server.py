@@ -85,7 +85,8 @@ def _inbound_excluded(w: Workload, port: int | None) -> tuple[bool, str]:
         return False, ""
     if port in PROXY_PORTS:
         return True, f"port {port} is one of the proxy's own ports, never captured"
-    if port in port_list(w.annotations.get(EXCLUDE_INBOUND)):
+    excluded = w.annotations.get(EXCLUDE_INBOUND)
+    if excluded is not None and port in port_list(excluded):
         return True, f"the pod annotation {EXCLUDE_INBOUND} lists port {port}"
     include = w.annotations.get(INCLUDE_INBOUND)
     if include is not None and include.strip() != "*" and port not in port_list(include):
@@ -95,28 +96,46 @@ def _inbound_excluded(w: Workload, port: int | None) -> tuple[bool, str]:
 
 def selecting_services(c: ClusterIndex, w: Workload) -> list[Loaded[kube.Service]]:
     """The Services of the workload's namespace whose selector picks it, oldest first."""
-    return sorted(c.selecting_services(w), key=creation_order)
+    found = c.selecting_services(w)
+    return sorted(found, key=creation_order) if len(found) > 1 else found
+
+
+class ServicePortRow:
+    """One port of a Service as the inbound side reads it: worked out once per Service, not
+    once per workload port it is compared with."""
+
+    __slots__ = ("number", "protocol", "ref", "target", "why")
+
+    def __init__(self, s: Loaded[kube.Service], p: kube.ServicePort, ref: ResourceRef) -> None:
+        self.target: Final = p.target_port if p.target_port is not None else p.port
+        self.number: Final = p.port
+        self.protocol: Final = protocol.kube_port(p.name, p.app_protocol, p.protocol, p.port)
+        self.ref: Final = ref
+        self.why: Final = f"Service {s.namespace}/{s.name} port {p.port}: {self.protocol.why}"
+
+
+def service_port_rows(s: Loaded[kube.Service]) -> tuple[ServicePortRow, ...]:
+    ref = ResourceRef("Service", s.namespace, s.name, s.cluster, s.origin)
+    return tuple(ServicePortRow(s, p, ref) for p in s.obj.spec.ports)
 
 
 def _port_class(
-    candidates: list[Loaded[kube.Service]], w: Workload, port: int | None
+    candidates: list[tuple[ServicePortRow, ...]], w: Workload, port: int | None
 ) -> tuple[PortKind, str, tuple[ResourceRef, ...], bool]:
     """The inbound chain class for `port`: from the oldest Service that selects the pod
-    (`candidates`) and targets this port; a port no Service declares gets the pass-through
-    chains."""
+    (`candidates`, its ports) and targets this port; a port no Service declares gets the
+    pass-through chains."""
     if port is None:
         return "passthrough", "the target port is unknown", (), False
-    for s in candidates:
-        for p in s.obj.spec.ports:
-            target = p.target_port if p.target_port is not None else p.port
-            if w.container_port(target) == port:
-                proto = protocol.kube_port(p.name, p.app_protocol, p.protocol, p.port)
-                ref = ResourceRef("Service", s.namespace, s.name, s.cluster, s.origin)
+    for rows in candidates:
+        for row in rows:
+            if w.container_port(row.target) == port:
+                proto = row.protocol
                 kind: PortKind = "tcp" if proto.port_class == "udp" else proto.port_class
                 return (
                     kind,
-                    f"Service {s.namespace}/{s.name} port {p.port}: {proto.why}",
-                    (ref,),
+                    row.why,
+                    (row.ref,),
                     proto.app_tls or _container_port_tls(w, port),
                 )
     return (
@@ -142,7 +161,8 @@ class ServerSides:
     def __init__(self, mesh: Mesh) -> None:
         self.mesh = mesh
         self._cache: dict[tuple[str, int, int | None], ServerFacts] = {}
-        self._services: dict[tuple[str, int], list[Loaded[kube.Service]]] = {}
+        self._services: dict[tuple[str, int], list[tuple[ServicePortRow, ...]]] = {}
+        self._rows: dict[int, tuple[ServicePortRow, ...]] = {}  # by Service object
 
     def facts(self, cluster: str, w: Workload, port: int | None) -> ServerFacts:
         key = (cluster, id(w), port)
@@ -153,7 +173,9 @@ class ServerSides:
         excluded, why = _inbound_excluded(w, port)
         services = self._services.get((cluster, id(w)))
         if services is None:  # the same for each of the workload's ports
-            services = self._services[(cluster, id(w))] = selecting_services(c, w)
+            services = self._services[(cluster, id(w))] = [
+                self._rows_of(s) for s in selecting_services(c, w)
+            ]
         kind, port_why, refs, app_tls = _port_class(services, w, port)
         got = ServerFacts(
             workload=w,
@@ -170,4 +192,10 @@ class ServerSides:
             trust_domains=c.config.trust_domains,
         )
         self._cache[key] = got
+        return got
+
+    def _rows_of(self, s: Loaded[kube.Service]) -> tuple[ServicePortRow, ...]:
+        got = self._rows.get(id(s))  # every Service lives as long as the mesh: ids stay unique
+        if got is None:
+            got = self._rows[id(s)] = service_port_rows(s)
         return got

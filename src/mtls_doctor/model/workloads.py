@@ -33,8 +33,8 @@ class Workload:
 
     __slots__ = (
         "annotations", "cluster", "containers", "from_template", "gateway", "host_network",
-        "ips", "key", "kind", "labels", "name", "namespace", "origin", "pods", "ref",
-        "service_account",
+        "ips", "key", "kind", "labels", "name", "namespace", "observed_sidecar", "origin", "pods",
+        "ref", "service_account",
     )  # fmt: skip
 
     def __init__(
@@ -71,17 +71,11 @@ class Workload:
         self.key: Final = f"{namespace}/{name}"
         self.ref: Final = ResourceRef(kind, namespace, name, cluster, origin)
         self.ips: Final = tuple(p.ip for p in pods if p.ip)
+        # what the pods show: True/False when any pod says, else None (predict it)
+        self.observed_sidecar: Final = _observed_sidecar(pods)
 
     def __repr__(self) -> str:
         return f"Workload({self.kind} {self.key} {self.cluster})"
-
-    @property
-    def observed_sidecar(self) -> bool | None:
-        """What the pods show: True/False when any pod says, else None (predict it)."""
-        seen = [p.has_sidecar for p in self.pods if p.has_sidecar is not None]
-        if not seen:
-            return None
-        return any(seen)
 
     def container_port(self, name_or_number: int | str | None) -> int | None:
         """Resolve a target port (number, or a named container port) to a number."""
@@ -96,6 +90,13 @@ class Workload:
                 if p.name == name_or_number:
                     return p.container_port
         return None
+
+
+def _observed_sidecar(pods: tuple[PodInstance, ...]) -> bool | None:
+    seen = [p.has_sidecar for p in pods if p.has_sidecar is not None]
+    if not seen:
+        return None
+    return any(seen)
 
 
 GATEWAY_LABELS = {"istio": ("ingressgateway", "egressgateway", "eastwestgateway")}
