@@ -16,6 +16,7 @@ from mtls_doctor.model.mesh import ClusterIndex, Mesh, MeshConfigSource, parse_m
 from mtls_doctor.model.objects import (
     CLUSTER_SCOPED,
     IGNORED_KINDS,
+    KIND_OF,
     KINDS,
     FastRead,
     Loaded,
@@ -71,7 +72,9 @@ def load_mesh(
             if f.cluster not in clusters:
                 clusters.append(f.cluster)
             for obj in _read_one(f, problems, unknown, side_files, raw_of.get(id(f))):
-                kind, meta = obj.kind, obj.meta
+                inner = obj.obj  # the fields themselves: a dump has 100k objects
+                kind = KIND_OF.get(type(inner)) or obj.kind
+                meta = inner.metadata
                 ns = "" if kind in CLUSTER_SCOPED else meta.namespace or "default"
                 store[(obj.cluster, kind, ns, meta.name)] = obj
         indexes = _index(clusters, store, unknown, problems, mesh_config_file)
@@ -106,7 +109,7 @@ def _index(
         override = _read_mesh_config_file(mesh_config_file, problems)
     by_cluster: dict[str, list[Loaded[Any]]] = {c: [] for c in clusters or ["default"]}
     for (cluster, kind, ns, _), obj in store.items():
-        if not obj.meta.namespace and kind not in CLUSTER_SCOPED:
+        if not obj.obj.metadata.namespace and kind not in CLUSTER_SCOPED:
             by_cluster[cluster].append(_with_default_namespace(obj, ns))
         else:
             by_cluster[cluster].append(obj)
