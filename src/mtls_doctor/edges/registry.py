@@ -43,6 +43,17 @@ class SvcPort:
         return f"SvcPort({self.number}, {self.name!r}, {self.protocol.name})"
 
 
+def kube_service_port(p: kube.ServicePort) -> SvcPort:
+    """A Kubernetes Service port: its protocol from name and appProtocol, its target port
+    (the port itself when none is given)."""
+    return SvcPort(
+        p.port,
+        p.name,
+        protocol.kube_port(p.name, p.app_protocol, p.protocol, p.port),
+        p.target_port if p.target_port is not None else p.port,
+    )
+
+
 class MeshService:
     """A service in one cluster's registry: a Kubernetes Service or one ServiceEntry host."""
 
@@ -222,15 +233,7 @@ class Registry:
 
     def _from_kube(self, s: Loaded[kube.Service], refs: tuple[ResourceRef, ...]) -> MeshService:
         spec = s.obj.spec
-        ports = tuple(
-            SvcPort(
-                p.port,
-                p.name,
-                protocol.kube_port(p.name, p.app_protocol, p.protocol, p.port),
-                p.target_port if p.target_port is not None else p.port,
-            )
-            for p in spec.ports
-        )
+        ports = tuple(kube_service_port(p) for p in spec.ports)
         if spec.type == "ExternalName":
             resolution = "ExternalName"
         elif spec.cluster_ip == "None":

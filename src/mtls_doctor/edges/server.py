@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from mtls_doctor.edges.registry import SvcPort, kube_service_port
 from mtls_doctor.model import kube
 from mtls_doctor.model.mesh import ClusterIndex, Mesh
 from mtls_doctor.model.objects import Loaded
@@ -104,19 +105,17 @@ class ServicePortRow:
     """One port of a Service as the inbound side reads it: worked out once per Service, not
     once per workload port it is compared with."""
 
-    __slots__ = ("number", "protocol", "ref", "target", "why")
+    __slots__ = ("port", "ref", "why")
 
-    def __init__(self, s: Loaded[kube.Service], p: kube.ServicePort, ref: ResourceRef) -> None:
-        self.target: Final = p.target_port if p.target_port is not None else p.port
-        self.number: Final = p.port
-        self.protocol: Final = protocol.kube_port(p.name, p.app_protocol, p.protocol, p.port)
+    def __init__(self, s: Loaded[kube.Service], port: SvcPort, ref: ResourceRef) -> None:
+        self.port: Final = port
         self.ref: Final = ref
-        self.why: Final = f"Service {s.namespace}/{s.name} port {p.port}: {self.protocol.why}"
+        self.why: Final = f"Service {s.namespace}/{s.name} port {port.number}: {port.protocol.why}"
 
 
 def service_port_rows(s: Loaded[kube.Service]) -> tuple[ServicePortRow, ...]:
     ref = ResourceRef("Service", s.namespace, s.name, s.cluster, s.origin)
-    return tuple(ServicePortRow(s, p, ref) for p in s.obj.spec.ports)
+    return tuple(ServicePortRow(s, kube_service_port(p), ref) for p in s.obj.spec.ports)
 
 
 def _port_class(
@@ -129,8 +128,8 @@ def _port_class(
         return "passthrough", "the target port is unknown", (), False
     for rows in candidates:
         for row in rows:
-            if w.container_port(row.target) == port:
-                proto = row.protocol
+            if w.container_port(row.port.target) == port:
+                proto = row.port.protocol
                 kind: PortKind = "tcp" if proto.port_class == "udp" else proto.port_class
                 return (
                     kind,
