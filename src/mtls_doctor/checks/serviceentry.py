@@ -24,7 +24,7 @@ from mtls_doctor.edges.engine import EdgeEngine
 from mtls_doctor.edges.registry import TLS_MODE_LABEL
 from mtls_doctor.model import istio
 from mtls_doctor.model.mesh import ClusterIndex, Mesh, entry_labels
-from mtls_doctor.model.objects import Loaded
+from mtls_doctor.model.objects import Loaded, loaded
 from mtls_doctor.model.workloads import Workload
 from mtls_doctor.semantics.identity import spiffe_id
 from mtls_doctor.semantics.trace import selects
@@ -103,12 +103,12 @@ def _patch_text(kind: str, namespace: str, name: str, spec: dict[str, Any]) -> s
 
 def _with_sans(se: SE, sans: list[str]) -> SE:
     spec = msgspec.structs.replace(se.obj.spec, subject_alt_names=sans)
-    return Loaded(se.cluster, se.origin, msgspec.structs.replace(se.obj, spec=spec))
+    return loaded(se.cluster, se.origin, msgspec.structs.replace(se.obj, spec=spec), se.kind)
 
 
 def _with_account(we: WE, account: str) -> WE:
     spec = msgspec.structs.replace(we.obj.spec, service_account=account)
-    return Loaded(we.cluster, we.origin, msgspec.structs.replace(we.obj, spec=spec))
+    return loaded(we.cluster, we.origin, msgspec.structs.replace(we.obj, spec=spec), we.kind)
 
 
 # --- SE101 with its patch -------------------------------------------------------------------

@@ -23,7 +23,7 @@ def foreign_trust_domains(ctx: CheckContext) -> Iterator[Finding]:
     """TR101: AuthorizationPolicy principals of a trust domain that is not the mesh's or an
     alias."""
     for c in ctx.mesh.clusters.values():
-        known = c.config.trust_domains
+        known = c.trust_domains
         for p in c.authorization_policies:
             seen: set[str] = set()
             for rule in p.obj.spec.rules or ():

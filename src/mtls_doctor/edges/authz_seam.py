@@ -226,7 +226,7 @@ class AuthzRelevance:
             return ()
         out: dict[Atom, None] = {}
         for name, c in idx.mesh.clusters.items():
-            tds = c.config.trust_domains
+            tds = c.trust_domains
             if svc.selector and svc.kind == "Service":  # its pods, in its namespace
                 policies = unique(
                     p

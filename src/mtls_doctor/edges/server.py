@@ -188,7 +188,7 @@ class ServerSides:
             port_refs=refs,
             app_tls=app_tls,
             identity=spiffe_id(c.config.trust_domain, w.namespace, w.service_account),
-            trust_domains=c.config.trust_domains,
+            trust_domains=c.trust_domains,
         )
         self._cache[key] = got
         return got

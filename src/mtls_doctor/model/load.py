@@ -16,12 +16,12 @@ from mtls_doctor.model.mesh import ClusterIndex, Mesh, MeshConfigSource, parse_m
 from mtls_doctor.model.objects import (
     CLUSTER_SCOPED,
     IGNORED_KINDS,
-    KIND_OF,
     KINDS,
     FastRead,
     Loaded,
     convert,
     fast_decode,
+    loaded,
 )
 from mtls_doctor.model.refs import Origin, ResourceRef
 from mtls_doctor.sources.documents import Buffer, read_bytes, read_file
@@ -72,11 +72,9 @@ def load_mesh(
             if f.cluster not in clusters:
                 clusters.append(f.cluster)
             for obj in _read_one(f, problems, unknown, side_files, raw_of.get(id(f))):
-                inner = obj.obj  # the fields themselves: a dump has 100k objects
-                kind = KIND_OF.get(type(inner)) or obj.kind
-                meta = inner.metadata
-                ns = "" if kind in CLUSTER_SCOPED else meta.namespace or "default"
-                store[(obj.cluster, kind, ns, meta.name)] = obj
+                kind = obj.kind
+                ns = "" if kind in CLUSTER_SCOPED else obj.namespace or "default"
+                store[(obj.cluster, kind, ns, obj.name)] = obj
         indexes = _index(clusters, store, unknown, problems, mesh_config_file)
     finally:
         # What was read lives as long as the run: move it out of the collector's way.
@@ -109,7 +107,7 @@ def _index(
         override = _read_mesh_config_file(mesh_config_file, problems)
     by_cluster: dict[str, list[Loaded[Any]]] = {c: [] for c in clusters or ["default"]}
     for (cluster, kind, ns, _), obj in store.items():
-        if not obj.obj.metadata.namespace and kind not in CLUSTER_SCOPED:
+        if not obj.namespace and kind not in CLUSTER_SCOPED:
             by_cluster[cluster].append(_with_default_namespace(obj, ns))
         else:
             by_cluster[cluster].append(obj)
@@ -119,7 +117,7 @@ def _index(
 def _with_default_namespace(obj: Loaded[Any], ns: str) -> Loaded[Any]:
     meta = msgspec.structs.replace(obj.meta, namespace=ns)
     inner = msgspec.structs.replace(obj.obj, metadata=meta)
-    return Loaded(obj.cluster, obj.origin, inner)
+    return loaded(obj.cluster, obj.origin, inner, obj.kind)
 
 
 def _read_one(

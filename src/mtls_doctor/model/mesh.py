@@ -77,6 +77,7 @@ class ClusterIndex:
         self.by_kind = by_kind
         self.mesh = mesh_config or self._find_mesh_config(by_kind.get("ConfigMap", []), problems)
         cfg = self.mesh.config
+        self.trust_domains: tuple[str, ...] = cfg.trust_domains  # read for every server port
         self.namespaces: dict[str, Loaded[kube.Namespace]] = {
             n.name: n for n in by_kind.get("Namespace", [])
         }
@@ -122,6 +123,7 @@ class ClusterIndex:
     def _share(self, base: ClusterIndex) -> None:
         self.by_kind = dict(base.by_kind)
         self.mesh = base.mesh
+        self.trust_domains = base.trust_domains
         self.namespaces = base.namespaces
         self.workloads = base.workloads
         self.workloads_by_ns = base.workloads_by_ns
@@ -295,7 +297,6 @@ class Mesh:
     """All clusters of the input, and which cluster's registry holds which clusters' services."""
 
     discovery: dict[str, tuple[str, ...]]
-    by_ip: dict[str, list[tuple[str, Workload]]]  # by cluster name: shared by `with_cluster`
 
     def __init__(
         self,
@@ -305,9 +306,12 @@ class Mesh:
         base: Mesh | None = None,
     ) -> None:
         self.clusters = clusters
+        # pod addresses by IP, with the cluster's name: built on the first lookup (only
+        # WorkloadEntries and calls to a pod's IP ask), shared with `with_cluster`'s copies
+        self._by_ip: dict[str, list[tuple[str, Workload]]] | None = None
+        self._base = base
         if base is not None:  # `with_cluster`: discovery and addresses shared
             self.discovery = dict(base.discovery)
-            self.by_ip = base.by_ip
             return
         self.discovery = {}
         for name, c in clusters.items():
@@ -315,19 +319,26 @@ class Mesh:
             if discovery_overrides and name in discovery_overrides:
                 seen |= {r for r in discovery_overrides[name] if r in clusters}
             self.discovery[name] = tuple(sorted(seen, key=lambda n: (n != name, n)))
-        self.by_ip = defaultdict(list)
-        for name, c in clusters.items():
-            for w in c.workloads:
-                for p in w.pods:
-                    if p.ip:
-                        self.by_ip[p.ip].append((name, w))
 
     @property
     def multi_cluster(self) -> bool:
         return len(self.clusters) > 1
 
+    def _addresses(self) -> dict[str, list[tuple[str, Workload]]]:
+        if self._base is not None:
+            return self._base._addresses()
+        if self._by_ip is None:
+            by_ip: dict[str, list[tuple[str, Workload]]] = defaultdict(list)
+            for name, c in self.clusters.items():
+                for w in c.workloads:
+                    for p in w.pods:
+                        if p.ip:
+                            by_ip[p.ip].append((name, w))
+            self._by_ip = by_ip
+        return self._by_ip
+
     def workload_at(self, ip: str) -> tuple[ClusterIndex, Workload] | None:
-        found = self.by_ip.get(ip)
+        found = self._addresses().get(ip)
         return (self.clusters[found[0][0]], found[0][1]) if found else None
 
     def with_cluster(self, index: ClusterIndex) -> Mesh:
