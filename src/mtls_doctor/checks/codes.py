@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mtls_doctor.checks.finding import Finding, Level, Subject
+from mtls_doctor.checks.template import fill
 from mtls_doctor.model.refs import Origin
 from mtls_doctor.record import Record
 
@@ -35,7 +36,7 @@ class Code(Record):
             code=self.code,
             level=level or self.level,
             subject=subject,
-            message=self.message.format(**fields),
+            message=fill(self.message, fields),
             fix=fix or self.fix,
             origin=origin,
             cluster=cluster,

@@ -13,6 +13,7 @@ from mtls_doctor.checks.codes_core import (
 )
 from mtls_doctor.checks.context import CheckContext
 from mtls_doctor.checks.finding import Finding, Subject
+from mtls_doctor.checks.template import fill
 from mtls_doctor.edges.classes import OutcomeClass
 from mtls_doctor.edges.engine import fill_client
 from mtls_doctor.model.refs import ResourceRef
@@ -65,16 +66,24 @@ def edge_findings(ctx: CheckContext) -> Iterator[Finding]:
                 some, n = cls.names(4)
                 names.extend(some)
                 total += n
-            yield code.finding(
-                _subject(r.service.ref),
-                origin=r.service.ref.origin,
-                cluster=r.cluster,
-                fix=fix,
-                clients=_clients(names, total),
-                to=r.to,
-                verdict=verdict,
-                cause=cause,
-                detail=_detail(first),
+            # `code.finding(...)` made here: a big mesh has one for each failing destination
+            fields = {
+                "clients": _clients(names, total),
+                "to": r.to,
+                "verdict": verdict,
+                "cause": cause,
+                "detail": _detail(first),
+            }
+            message = fill(code.message, fields)
+            ref = r.service.ref
+            yield Finding(
+                code.code,
+                code.level,
+                _subject(ref),
+                message,
+                fix or code.fix,
+                ref.origin,
+                r.cluster,
             )
 
 

@@ -179,7 +179,7 @@ def webhooks(ctx: CheckContext) -> Iterator[Finding]:
                     continue
                 raw = port.target_port if port.target_port is not None else port.port
                 proto = protocol.kube_port(port.name, port.app_protocol, port.protocol, port.port)
-                for w in c.selected_workloads(ref.namespace, svc.obj.spec.selector):
+                for w in c.selected_by(svc):
                     target = w.container_port(raw)
                     key = (w.key, ref.name, ref.port)
                     if key in seen:

@@ -55,18 +55,18 @@ def service_ports(ctx: CheckContext) -> Iterator[Finding]:
     """PR102: a port declared HTTP in front of a container port named https/tls behind a
     sidecar; PR103: ports without a protocol (sniffed)."""
     for c in ctx.mesh.clusters.values():
-        root = c.config.root_namespace
+        ignored = IGNORED_NAMESPACES | {c.config.root_namespace}
         for s in c.services:
             spec = s.obj.spec
             if spec.type == "ExternalName":
                 continue
             subject = Subject("Service", s.namespace, s.name)
-            selected = c.selected_workloads(s.namespace, spec.selector) if spec.selector else []
+            selected = c.selected_by(s)
             for p in spec.ports:
                 proto = protocol.kube_port(p.name, p.app_protocol, p.protocol, p.port)
                 if (
                     proto.port_class == "auto"
-                    and s.namespace not in IGNORED_NAMESPACES | {root}
+                    and s.namespace not in ignored
                     and p.port not in PROXY_PORTS
                 ):
                     yield PR_SNIFFED.finding(

@@ -129,32 +129,41 @@ def app_wire(client: Client, port: SvcPort) -> Wire:
     return "plaintext-tcp" if port.protocol.port_class == "tcp" else "plaintext-http"
 
 
-def capture(client: Client, svc: MeshService, port: SvcPort) -> tuple[bool, Step]:
-    """Whether the client's sidecar handles this connection (the only client-named step)."""
+def bypass(client: Client, svc: MeshService, port: SvcPort) -> str | None:
+    """Why the client's own bytes go out without its sidecar: "no-sidecar", "excluded-port"
+    or the service address outside the captured ranges; None when the sidecar handles them."""
     if not client.sidecar:
-        return False, Step(
-            "client sidecar", f"{client.name} has no sidecar: {client.sidecar_why}", client.refs
-        )
+        return "no-sidecar"
     if port.number in client.exclude_ports:
-        return False, Step(
-            "client sidecar",
-            f"port {port.number} is in traffic.sidecar.istio.io/excludeOutboundPorts: the "
-            "app's "
-            "bytes bypass the sidecar",
-            client.refs,
-        )
+        return "excluded-port"
     for vip in svc.vips if client.exclude_ranges or client.include_ranges is not None else ():
         if _in_ranges(vip, client.exclude_ranges) or (
             client.include_ranges is not None and not _in_ranges(vip, client.include_ranges)
         ):
-            return False, Step(
-                "client sidecar",
-                f"{vip} is outside the sidecar's captured IP ranges: the app's bytes bypass it",
-                client.refs,
-            )
-    return True, Step(
-        "client sidecar", f"{client.name} has a sidecar: {client.sidecar_why}", client.refs
-    )
+            return vip
+    return None
+
+
+def captured(client: Client, svc: MeshService, port: SvcPort) -> bool:
+    """Whether the client's sidecar handles this connection (`capture` without its step)."""
+    return bypass(client, svc, port) is None
+
+
+def capture(client: Client, svc: MeshService, port: SvcPort) -> tuple[bool, Step]:
+    """Whether the client's sidecar handles this connection (the only client-named step)."""
+    why = bypass(client, svc, port)
+    if why is None:
+        text = f"{client.name} has a sidecar: {client.sidecar_why}"
+    elif why == "no-sidecar":
+        text = f"{client.name} has no sidecar: {client.sidecar_why}"
+    elif why == "excluded-port":
+        text = (
+            f"port {port.number} is in traffic.sidecar.istio.io/excludeOutboundPorts: the app's "
+            "bytes bypass the sidecar"
+        )
+    else:
+        text = f"{why} is outside the sidecar's captured IP ranges: the app's bytes bypass it"
+    return why is None, Step("client sidecar", text, client.refs)
 
 
 def outbound(

@@ -17,7 +17,8 @@ from typing import Any, Final
 import msgspec
 
 from mtls_doctor.edges.authz import AuthzSeam, allow_all
-from mtls_doctor.edges.client_tls import Client, _in_ranges
+from mtls_doctor.edges.client_tls import Client
+from mtls_doctor.edges.client_tls import captured as is_captured
 from mtls_doctor.edges.clients import apiserver, kubelet, workload_client
 from mtls_doctor.edges.evaluate import Evaluator, direct_service
 from mtls_doctor.edges.records import Edge, Outcome
@@ -209,12 +210,7 @@ class EdgeEngine:
         labels: Any = None
         if rel_ns is not None and rel_ns in self._selector_namespaces(client.cluster):
             labels = tuple(sorted(client.labels.items()))
-        bypass = any(
-            _in_ranges(v, client.exclude_ranges)
-            or (client.include_ranges is not None and not _in_ranges(v, client.include_ranges))
-            for v in svc.vips
-        ) if client.exclude_ranges or client.include_ranges is not None else False  # fmt: skip
-        captured = client.sidecar and port.number not in client.exclude_ports and not bypass
+        captured = is_captured(client, svc, port)
         if not captured and self.trust is None:
             # the app's own bytes: no DestinationRule or visibility is read for them
             rel_ns, labels = None, None

@@ -15,6 +15,7 @@ from mtls_doctor.edges.client_tls import (
     Settings,
     app_wire,
     capture,
+    captured,
     cluster_settings,
     endpoint_wire,
     outbound,
@@ -54,6 +55,7 @@ class Evaluator:
     # -- client side --------------------------------------------------------------------------
 
     capture = staticmethod(capture)
+    captured = staticmethod(captured)
 
     def outbound(self, client: Client, svc: MeshService, port: SvcPort) -> tuple[bool, str, Step]:
         return outbound(self.mesh, client, svc, port, self.compiled_scope(client))
@@ -189,13 +191,7 @@ class Evaluator:
             if f.app_tls:
                 return self._tls_app_gets_plaintext(ep, steps)
             return self._ep(ep, "plaintext", plain_cause or "no-server-sidecar", steps)
-        steps.append(
-            Step(
-                "server mode",
-                f"{w.key} ({f.cluster}) port {ep.target_port}: {f.pa.mode} ({f.pa.why}); {f.port_why}",  # noqa: E501
-                (*f.pa.resources, *f.port_refs),
-            )
-        )
+        steps.append(f.mode_step)
         result = inbound(f.pa.mode, f.port_kind, wire)
         if result == "no-filter-chain":
             if wire.startswith("plaintext"):
@@ -371,8 +367,7 @@ class Evaluator:
         A captured client's sidecar sends it through PassthroughCluster, without TLS."""
         trace: list[Step] = []
         port = svc.ports[0]
-        captured, _ = self.capture(client, svc, port)
-        if captured:
+        if self.captured(client, svc, port):
             mode, why = outbound_policy(client.sidecar_resource, self.mesh)
             if mode == "REGISTRY_ONLY":
                 trace.append(
@@ -425,7 +420,7 @@ class Evaluator:
         is left as $CLIENT, $CLIENT_NS and $CLIENT_ID; the capture and outbound-path steps are
         not in the trace (`client_steps` makes them per client)."""
         trace: list[Step] = []
-        captured, _ = self.capture(client, svc, port)
+        captured = self.captured(client, svc, port)
         base = app_wire(client, port)
         endpoints = self.reg.endpoints(svc, port)
         leads: tuple[int, ...] | None = self.reg.endpoint_leads(svc, port)

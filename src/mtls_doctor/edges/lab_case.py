@@ -51,7 +51,7 @@ def lab_cases(
         endpoints: tuple[Endpoint, ...] = (target.endpoint,)
     else:
         endpoints = reg.endpoints(svc, port)
-    captured, _ = ev.capture(client, svc, port)
+    captured = ev.captured(client, svc, port)
     visible = True
     if captured and target.endpoint is None:
         visible, mode, _ = ev.outbound(client, svc, port)

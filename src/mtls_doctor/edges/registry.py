@@ -201,6 +201,9 @@ class Registry:
         self.td = self.index.config.trust_domain
         self._endpoints: dict[tuple[str, str, int], tuple[Endpoint, ...]] = {}
         self._leads: dict[tuple[str, str, int], tuple[int, ...]] = {}
+        # what a workload's endpoints share on every port (tlsMode and why, identity, network):
+        # worked out once, not once per service port
+        self._pod_facts: dict[tuple[str, int], tuple[str, str, str, str | None]] = {}
         self._service_accounts: dict[tuple[str, str], tuple[str, ...]] = {}
 
     @cached_property
@@ -313,31 +316,41 @@ class Registry:
     def _pod_endpoint(
         self, c: ClusterIndex, w: Workload, target: int | None, address: str | None
     ) -> Endpoint:
-        inj = c.injection(w)
-        label = w.labels.get(TLS_MODE_LABEL)
-        if label is not None:
-            mode, why = label, f"the pod label {TLS_MODE_LABEL}={label}"
-        elif w.gateway:
-            mode, why = "disabled", f"gateway pods get no {TLS_MODE_LABEL} label"
-        elif inj.injected and not inj.observed:
-            mode, why = "istio", f"the injector will label it {TLS_MODE_LABEL}=istio"
-        elif inj.injected:
-            mode, why = "disabled", f"the pod has a sidecar but no {TLS_MODE_LABEL} label"
-        else:
-            mode, why = "disabled", f"the pod has no sidecar and no {TLS_MODE_LABEL} label"
+        key = (c.name, id(w))  # workloads live as long as the mesh: ids stay unique
+        facts = self._pod_facts.get(key)
+        if facts is None:
+            mode, why = self._pod_tls_mode(c, w)
+            identity = spiffe_id(self.td, w.namespace, w.service_account)
+            facts = self._pod_facts[key] = (mode, why, identity, c.network_of(w.labels))
+        mode, why, identity, network = facts
         return Endpoint(
             address=address,
             namespace=w.namespace,
             labels=w.labels,
             tls_mode=mode,
             tls_mode_why=why,
-            identity=spiffe_id(self.td, w.namespace, w.service_account),
+            identity=identity,
             target_port=target,
             source=w.ref,
             server=w,
             server_cluster=c.name,
-            network=c.network_of(w.labels),
+            network=network,
         )
+
+    @staticmethod
+    def _pod_tls_mode(c: ClusterIndex, w: Workload) -> tuple[str, str]:
+        """The tlsMode the registry gives a workload's pods, and why."""
+        label = w.labels.get(TLS_MODE_LABEL)
+        if label is not None:
+            return label, f"the pod label {TLS_MODE_LABEL}={label}"
+        if w.gateway:
+            return "disabled", f"gateway pods get no {TLS_MODE_LABEL} label"
+        inj = c.injection(w)
+        if inj.injected and not inj.observed:
+            return "istio", f"the injector will label it {TLS_MODE_LABEL}=istio"
+        if inj.injected:
+            return "disabled", f"the pod has a sidecar but no {TLS_MODE_LABEL} label"
+        return "disabled", f"the pod has no sidecar and no {TLS_MODE_LABEL} label"
 
     def _workload_endpoints(
         self, c: ClusterIndex, w: Workload, target: int | str | None
@@ -356,10 +369,7 @@ class Registry:
         for ref in svc.refs:
             c = self.mesh.clusters[ref.cluster]
             obj = c.service_named(svc.namespace, ref.name)
-            selector = obj.obj.spec.selector if obj is not None else None
-            if not selector:
-                continue
-            for w in c.selected_workloads(svc.namespace, selector):
+            for w in c.selected_by(obj) if obj is not None else ():
                 out.extend(self._workload_endpoints(c, w, port.target))
         if svc.selector:
             for we in self.index.selected_entries(svc.namespace, svc.selector):
@@ -472,13 +482,31 @@ class Registry:
 def alike_leads(endpoints: tuple[Endpoint, ...]) -> tuple[int, ...]:
     """For each endpoint, the position of the first one decided alike: pods of one workload
     (same server, source and labels objects, port, tlsMode, identity) differ in address alone.
-    Objects are told apart by identity: the endpoints hold them as long as they live."""
+    Objects are told apart by identity: the endpoints hold them as long as they live. A
+    workload's pods come one after the other, so each is first compared with the one before."""
     first: dict[tuple[object, ...], int] = {}
-    return tuple(
-        first.setdefault(
-            (id(e.server), id(e.source), id(e.labels), e.server_cluster, e.target_port,
-             e.tls_mode, e.identity, e.namespace),
-            i,
-        )
-        for i, e in enumerate(endpoints)
-    )  # fmt: skip
+    leads: list[int] = []
+    prev: Endpoint | None = None
+    for i, e in enumerate(endpoints):
+        if prev is not None and _alike(e, prev):
+            leads.append(leads[-1])
+        else:
+            key = (id(e.server), id(e.source), id(e.labels), e.server_cluster, e.target_port,
+                   e.tls_mode, e.identity, e.namespace)  # fmt: skip
+            leads.append(first.setdefault(key, i))
+        prev = e
+    return tuple(leads)
+
+
+def _alike(a: Endpoint, b: Endpoint) -> bool:
+    """`alike_leads`'s key, compared field by field."""
+    return (
+        a.server is b.server
+        and a.source is b.source
+        and a.labels is b.labels
+        and a.server_cluster == b.server_cluster
+        and a.target_port == b.target_port
+        and a.tls_mode == b.tls_mode
+        and a.identity == b.identity
+        and a.namespace == b.namespace
+    )

@@ -15,6 +15,7 @@ from mtls_doctor.semantics.identity import spiffe_id
 from mtls_doctor.semantics.inbound import PortKind
 from mtls_doctor.semantics.injection import Injection
 from mtls_doctor.semantics.peerauthn import PAResult, creation_order
+from mtls_doctor.semantics.trace import Step
 
 EXCLUDE_INBOUND = "traffic.sidecar.istio.io/excludeInboundPorts"
 INCLUDE_INBOUND = "traffic.sidecar.istio.io/includeInboundPorts"
@@ -26,7 +27,8 @@ class ServerFacts:
 
     __slots__ = (
         "app_tls", "cluster", "excluded_why", "identity", "inbound_excluded", "injection",
-        "pa", "port_kind", "port_refs", "port_why", "trust_domains", "workload",
+        "mode_step", "pa", "port", "port_kind", "port_refs", "port_why", "trust_domains",
+        "workload",
     )  # fmt: skip
 
     def __init__(
@@ -34,6 +36,7 @@ class ServerFacts:
         *,
         workload: Workload,
         cluster: str,
+        port: int | None,
         injection: Injection,
         inbound_excluded: bool,
         excluded_why: str,
@@ -47,6 +50,7 @@ class ServerFacts:
     ) -> None:
         self.workload: Final = workload
         self.cluster: Final = cluster
+        self.port: Final = port  # the inbound (container) port these facts are about
         self.injection: Final = injection
         self.inbound_excluded: Final = inbound_excluded
         self.excluded_why: Final = excluded_why
@@ -57,6 +61,13 @@ class ServerFacts:
         self.app_tls: Final = app_tls  # the server app speaks TLS on this port
         self.identity: Final = identity  # what its certificate says
         self.trust_domains: Final = trust_domains  # client-certificate trust domains it accepts
+        # the PeerAuthentication mode and port class on this port as a trace step: the same for
+        # every client that reaches the port, so made once
+        self.mode_step: Final = Step(
+            "server mode",
+            f"{workload.key} ({cluster}) port {port}: {pa.mode} ({pa.why}); {port_why}",
+            (*pa.resources, *port_refs),
+        )
 
     def __repr__(self) -> str:
         return f"ServerFacts({self.workload.key} {self.cluster} {self.port_kind})"
@@ -160,7 +171,8 @@ class ServerSides:
     def __init__(self, mesh: Mesh) -> None:
         self.mesh = mesh
         self._cache: dict[tuple[str, int, int | None], ServerFacts] = {}
-        self._services: dict[tuple[str, int], list[tuple[ServicePortRow, ...]]] = {}
+        # per workload: the ports of the Services selecting it, and its identity
+        self._per_workload: dict[tuple[str, int], tuple[list[tuple[ServicePortRow, ...]], str]] = {}
         self._rows: dict[int, tuple[ServicePortRow, ...]] = {}  # by Service object
 
     def facts(self, cluster: str, w: Workload, port: int | None) -> ServerFacts:
@@ -170,15 +182,18 @@ class ServerSides:
             return got
         c = self.mesh.clusters[cluster]
         excluded, why = _inbound_excluded(w, port)
-        services = self._services.get((cluster, id(w)))
-        if services is None:  # the same for each of the workload's ports
-            services = self._services[(cluster, id(w))] = [
-                self._rows_of(s) for s in selecting_services(c, w)
-            ]
+        per = self._per_workload.get((cluster, id(w)))
+        if per is None:  # the same for each of the workload's ports
+            per = self._per_workload[(cluster, id(w))] = (
+                [self._rows_of(s) for s in selecting_services(c, w)],
+                spiffe_id(c.config.trust_domain, w.namespace, w.service_account),
+            )
+        services, identity = per
         kind, port_why, refs, app_tls = _port_class(services, w, port)
         got = ServerFacts(
             workload=w,
             cluster=cluster,
+            port=port,
             injection=c.injection(w),
             inbound_excluded=excluded,
             excluded_why=why,
@@ -187,7 +202,7 @@ class ServerSides:
             port_why=port_why,
             port_refs=refs,
             app_tls=app_tls,
-            identity=spiffe_id(c.config.trust_domain, w.namespace, w.service_account),
+            identity=identity,
             trust_domains=c.trust_domains,
         )
         self._cache[key] = got

@@ -118,6 +118,8 @@ class ClusterIndex:
         self._service_anchors: dict[
             str, dict[tuple[str, str], list[tuple[int, Loaded[kube.Service]]]]
         ] = {}
+        self._selected_by: dict[int, list[Workload]] = {}  # by Service object
+        self._selecting: dict[str, dict[int, list[Loaded[kube.Service]]]] = {}  # ns, workload
         self._services_by_name: dict[tuple[str, str], Loaded[kube.Service]] | None = None
 
     def _share(self, base: ClusterIndex) -> None:
@@ -142,6 +144,8 @@ class ClusterIndex:
         self._injection = base._injection
         self._workload_labels = base._workload_labels
         self._service_anchors = base._service_anchors
+        self._selected_by = base._selected_by
+        self._selecting = base._selecting
         self._services_by_name = base._services_by_name
 
     @property
@@ -229,10 +233,36 @@ class ClusterIndex:
                 rarest = found
         return [w for w in rarest or () if selects(selector, w.labels)]
 
+    def selected_by(self, s: Loaded[kube.Service]) -> list[Workload]:
+        """The workloads a Service of this cluster selects (none without a selector), worked
+        out once per Service: its every port, and the checks, ask again."""
+        got = self._selected_by.get(id(s))  # Services live as long as the index: ids stay unique
+        if got is None:
+            selector = s.obj.spec.selector
+            got = self._selected_by[id(s)] = (
+                self.selected_workloads(s.namespace, selector) if selector else []
+            )
+        return got
+
     def selecting_services(self, w: Workload) -> list[Loaded[kube.Service]]:
         """The Services of the workload's namespace whose (non-empty) selector picks it, in
-        the order of `services_by_ns`. Each Service is filed under one label of its selector,
-        so a pod is compared with the Services that could select it, not with all of them."""
+        the order of `services_by_ns`: each Service's `selected_by`, turned around once per
+        namespace. A workload not of this index is compared with the Services' selectors."""
+        by_workload = self._selecting.get(w.namespace)
+        if by_workload is None:
+            by_workload = self._selecting[w.namespace] = {
+                id(x): [] for x in self.workloads_by_ns.get(w.namespace, ())
+            }
+            for s in self.services_by_ns.get(w.namespace, ()):
+                for x in self.selected_by(s):
+                    by_workload[id(x)].append(s)
+        found = by_workload.get(id(w))  # the index's workloads live as long as it: ids stay unique
+        return list(found) if found is not None else self._selecting_by_labels(w)
+
+    def _selecting_by_labels(self, w: Workload) -> list[Loaded[kube.Service]]:
+        """`selecting_services` for a workload made outside this index. Each Service is filed
+        under one label of its selector, so a workload is compared with the Services that
+        could select it, not with all of them."""
         anchors = self._service_anchors.get(w.namespace)
         if anchors is None:
             anchors = self._service_anchors[w.namespace] = defaultdict(list)

@@ -13,18 +13,25 @@ from typing import Any, Final
 from mtls_doctor.model import kube
 from mtls_doctor.model.objects import Loaded
 from mtls_doctor.model.refs import Origin, ResourceRef
-from mtls_doctor.record import Record
 
 SIDECAR_STATUS = "sidecar.istio.io/status"
 PROXY_CONTAINER = "istio-proxy"
 
 
-class PodInstance(Record):
-    name: str
-    ip: str | None
-    origin: Origin
-    # True/False when the pod object shows whether the injector ran; None for a template.
-    has_sidecar: bool | None
+class PodInstance:
+    """One pod of a workload (a plain class: a dump has one per pod, read on every edge)."""
+
+    __slots__ = ("has_sidecar", "ip", "name", "origin")
+
+    def __init__(self, name: str, ip: str | None, origin: Origin, has_sidecar: bool | None) -> None:
+        self.name: Final = name
+        self.ip: Final = ip
+        self.origin: Final = origin
+        # True/False when the pod object shows whether the injector ran; None for a template.
+        self.has_sidecar: Final = has_sidecar
+
+    def __repr__(self) -> str:
+        return f"PodInstance({self.name} {self.ip})"
 
 
 class Workload:
