@@ -60,7 +60,9 @@ def load_mesh(
         raw_of[id(f)] = data
         files.append(f)
     side_files: list[InputFile] = []
-    store: dict[tuple[str, str, str, str], Loaded[Any]] = {}
+    # cluster -> kind -> (namespace, name): a later object replaces an earlier one in its place
+    store: dict[str, dict[str, dict[tuple[str, str], Loaded[Any]]]] = {}
+    defaulted: set[tuple[str, str]] = set()  # (cluster, kind) with objects given `default`
     unknown: dict[str, tuple[int, Origin]] = {}
     clusters: list[str] = []
     gc_was_enabled = gc.isenabled()
@@ -71,11 +73,20 @@ def load_mesh(
                 progress(f, i, len(files))
             if f.cluster not in clusters:
                 clusters.append(f.cluster)
+            kinds = store.setdefault(f.cluster, {})  # every object of a file is of its cluster
             for obj in _read_one(f, problems, unknown, side_files, raw_of.get(id(f))):
                 kind = obj.kind
-                ns = "" if kind in CLUSTER_SCOPED else obj.namespace or "default"
-                store[(obj.cluster, kind, ns, obj.name)] = obj
-        indexes = _index(clusters, store, unknown, problems, mesh_config_file)
+                same = kinds.get(kind)
+                if same is None:
+                    same = kinds[kind] = {}
+                ns = obj.namespace
+                if kind in CLUSTER_SCOPED:
+                    ns = ""
+                elif not ns:
+                    ns = "default"
+                    defaulted.add((f.cluster, kind))
+                same[(ns, obj.name)] = obj
+        indexes = _index(clusters, store, defaulted, unknown, problems, mesh_config_file)
     finally:
         # What was read lives as long as the run: move it out of the collector's way.
         gc.freeze()
@@ -83,12 +94,14 @@ def load_mesh(
             gc.enable()
     pem, _ = expand(args, PEM_SUFFIXES)
     side_files.extend(f for f in pem if f.path.lower().endswith(PEM_SUFFIXES))
-    return LoadResult(Mesh(indexes, discovery), problems, files, len(store), side_files)
+    count = sum(len(same) for kinds in store.values() for same in kinds.values())
+    return LoadResult(Mesh(indexes, discovery), problems, files, count, side_files)
 
 
 def _index(
     clusters: list[str],
-    store: dict[tuple[str, str, str, str], Loaded[Any]],
+    store: dict[str, dict[str, dict[tuple[str, str], Loaded[Any]]]],
+    defaulted: set[tuple[str, str]],
     unknown: dict[str, tuple[int, Origin]],
     problems: list[InputProblem],
     mesh_config_file: str | None,
@@ -105,12 +118,17 @@ def _index(
     override = None
     if mesh_config_file is not None:
         override = _read_mesh_config_file(mesh_config_file, problems)
-    by_cluster: dict[str, list[Loaded[Any]]] = {c: [] for c in clusters or ["default"]}
-    for (cluster, kind, ns, _), obj in store.items():
-        if not obj.namespace and kind not in CLUSTER_SCOPED:
-            by_cluster[cluster].append(_with_default_namespace(obj, ns))
-        else:
-            by_cluster[cluster].append(obj)
+    by_cluster: dict[str, dict[str, list[Loaded[Any]]]] = {c: {} for c in clusters or ["default"]}
+    for cluster, kinds in store.items():
+        by_kind = by_cluster[cluster]
+        for kind, same in kinds.items():
+            if (cluster, kind) in defaulted:  # `namespace: default` where the object had none
+                by_kind[kind] = [
+                    o if o.namespace else _with_default_namespace(o, key[0])
+                    for key, o in same.items()
+                ]
+            else:
+                by_kind[kind] = list(same.values())
     return {name: ClusterIndex(name, objs, override, problems) for name, objs in by_cluster.items()}
 
 

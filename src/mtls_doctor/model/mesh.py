@@ -61,7 +61,7 @@ class ClusterIndex:
     def __init__(
         self,
         name: str,
-        objects: list[Loaded[Any]],
+        objects: list[Loaded[Any]] | dict[str, list[Loaded[Any]]],
         mesh_config: MeshConfigSource | None,
         problems: list[InputProblem],
         *,
@@ -71,9 +71,13 @@ class ClusterIndex:
         if base is not None:  # `with_entries`: everything shared but the two entry kinds
             self._share(base)
             return
-        by_kind: dict[str, list[Loaded[Any]]] = defaultdict(list)
-        for o in objects:
-            by_kind[o.kind].append(o)
+        by_kind: dict[str, list[Loaded[Any]]]
+        if isinstance(objects, dict):  # already filed by kind (`load_mesh`)
+            by_kind = objects
+        else:
+            by_kind = defaultdict(list)
+            for o in objects:
+                by_kind[o.kind].append(o)
         self.by_kind = by_kind
         self.mesh = mesh_config or self._find_mesh_config(by_kind.get("ConfigMap", []), problems)
         cfg = self.mesh.config
