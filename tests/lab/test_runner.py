@@ -144,6 +144,30 @@ def test_a_port_taken_meanwhile_gets_one_retry(monkeypatch: pytest.MonkeyPatch) 
     assert result.agrees
 
 
+def test_a_dialled_port_that_refuses_gets_one_retry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The client app's port is one of the lab's listeners: a refusal is the lab's failure,
+    not the case's outcome (seen once in CI, with two workers replaying at once)."""
+    import socket
+
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    nobody = closed.getsockname()[1]  # bound, never listening: connecting is refused
+    dialled: list[int] = []
+    real = runner.send
+
+    def first_refused(port: int, *args: Any, **kwargs: Any) -> Any:
+        dialled.append(port)
+        return real(nobody if len(dialled) == 1 else port, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "send", first_refused)
+    try:
+        result = run_case(BY_NAME["a-mtls-strict"])
+    finally:
+        closed.close()
+    assert len(dialled) == 2
+    assert result.agrees
+
+
 def test_keep_refuses_a_directory_that_is_not_a_lab(tmp_path: Path) -> None:
     (tmp_path / "precious.txt").write_text("mine")
     with pytest.raises(LabError, match="not a lab directory"):

@@ -132,7 +132,7 @@ def replay(case: LabCase, *, keep: Path | None = None) -> LabRun:
 
     Without `keep` the lab directory is a fresh 0700 temporary directory, removed at the end
     whatever happens. A port taken between choosing and binding it (another process on the
-    machine) gets one retry with new ports.
+    machine), or a dialled port that refuses the connection, gets one retry with new ports.
     """
     t0 = time.monotonic()
     binary, version = find_envoy()
@@ -200,6 +200,11 @@ def _attempt(
         else:
             dialled = ports.app
         result: ClientResult = send(dialled, case.app_protocol, case.host, path=request_path(case))
+        if result.error == "connection refused":
+            # The dialled port is one of the lab's own listeners, which accept every connection:
+            # a refusal means the port was lost to another process meanwhile (or the listener
+            # was not listening yet), never an outcome of the case. One retry, as for a clash.
+            raise PortClash(f"port {dialled}, dialled by the client app, refused the connection")
         stats = {side: settled_stats(admin[side]) for side in procs}
         # Stop the client first: its upstream connections close, so the server writes its
         # connection-level log lines; Envoy flushes its access logs when it exits.
