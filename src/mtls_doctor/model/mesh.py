@@ -119,9 +119,6 @@ class ClusterIndex:
         self._injection: dict[int, Injection] = {}
         # selector lookups, built per namespace on first use
         self._workload_labels: dict[str, dict[tuple[str, str], list[Workload]]] = {}
-        self._service_anchors: dict[
-            str, dict[tuple[str, str], list[tuple[int, Loaded[kube.Service]]]]
-        ] = {}
         self._selected_by: dict[int, list[Workload]] = {}  # by Service object
         self._selecting: dict[str, dict[int, list[Loaded[kube.Service]]]] = {}  # ns, workload
         self._services_by_name: dict[tuple[str, str], Loaded[kube.Service]] | None = None
@@ -147,7 +144,6 @@ class ClusterIndex:
         self.remote_secret_clusters = base.remote_secret_clusters
         self._injection = base._injection
         self._workload_labels = base._workload_labels
-        self._service_anchors = base._service_anchors
         self._selected_by = base._selected_by
         self._selecting = base._selecting
         self._services_by_name = base._services_by_name
@@ -251,7 +247,7 @@ class ClusterIndex:
     def selecting_services(self, w: Workload) -> list[Loaded[kube.Service]]:
         """The Services of the workload's namespace whose (non-empty) selector picks it, in
         the order of `services_by_ns`: each Service's `selected_by`, turned around once per
-        namespace. A workload not of this index is compared with the Services' selectors."""
+        namespace. `w` is a workload of this index (every workload is: `build_workloads`)."""
         by_workload = self._selecting.get(w.namespace)
         if by_workload is None:
             by_workload = self._selecting[w.namespace] = {
@@ -260,28 +256,7 @@ class ClusterIndex:
             for s in self.services_by_ns.get(w.namespace, ()):
                 for x in self.selected_by(s):
                     by_workload[id(x)].append(s)
-        found = by_workload.get(id(w))  # the index's workloads live as long as it: ids stay unique
-        return list(found) if found is not None else self._selecting_by_labels(w)
-
-    def _selecting_by_labels(self, w: Workload) -> list[Loaded[kube.Service]]:
-        """`selecting_services` for a workload made outside this index. Each Service is filed
-        under one label of its selector, so a workload is compared with the Services that
-        could select it, not with all of them."""
-        anchors = self._service_anchors.get(w.namespace)
-        if anchors is None:
-            anchors = self._service_anchors[w.namespace] = defaultdict(list)
-            for i, s in enumerate(self.services_by_ns.get(w.namespace, ())):
-                selector = s.obj.spec.selector
-                if selector:
-                    anchors[min(selector.items())].append((i, s))
-        found = [
-            hit
-            for pair in w.labels.items()
-            for hit in anchors.get(pair, ())
-            if selects(hit[1].obj.spec.selector, w.labels)
-        ]
-        found.sort(key=lambda hit: hit[0])
-        return [s for _, s in found]
+        return list(by_workload[id(w)])  # workloads live as long as the index: ids are theirs
 
     def service_named(self, namespace: str, name: str) -> Loaded[kube.Service] | None:
         if self._services_by_name is None:
