@@ -175,7 +175,8 @@ def _kube_host(s: Loaded[kube.Service]) -> str:
     return f"{s.name}.{s.namespace}.svc.cluster.local"
 
 
-def _svc_ref(s: Loaded[kube.Service]) -> ResourceRef:
+def service_ref(s: Loaded[kube.Service]) -> ResourceRef:
+    """A Service object as the traces and findings name it."""
     return ResourceRef("Service", s.namespace, s.name, s.cluster, s.origin)
 
 
@@ -215,7 +216,7 @@ class Registry:
             for s in self.mesh.clusters[cluster_name].services:
                 same.setdefault((_kube_host(s), s.namespace), []).append(s)
         out: dict[tuple[str, str], MeshService] = {
-            key: self._from_kube(group[0], tuple(_svc_ref(s) for s in group))
+            key: self._from_kube(group[0], tuple(service_ref(s) for s in group))
             for key, group in same.items()
         }
         for se in self.index.service_entries:
@@ -480,26 +481,18 @@ class Registry:
 
 
 def alike_leads(endpoints: tuple[Endpoint, ...]) -> tuple[int, ...]:
-    """For each endpoint, the position of the first one decided alike: pods of one workload
-    (same server, source and labels objects, port, tlsMode, identity) differ in address alone.
-    Objects are told apart by identity: the endpoints hold them as long as they live. A
-    workload's pods come one after the other, so each is first compared with the one before."""
-    first: dict[tuple[object, ...], int] = {}
+    """For each endpoint, the position of the endpoint whose decision it shares: pods of one
+    workload (same server, source and labels objects, port, tlsMode, identity) differ in
+    address alone, and they come one after the other (`_workload_endpoints`). Any other
+    endpoint is its own lead (deciding it again gives the same answer)."""
     leads: list[int] = []
-    prev: Endpoint | None = None
     for i, e in enumerate(endpoints):
-        if prev is not None and _alike(e, prev):
-            leads.append(leads[-1])
-        else:
-            key = (id(e.server), id(e.source), id(e.labels), e.server_cluster, e.target_port,
-                   e.tls_mode, e.identity, e.namespace)  # fmt: skip
-            leads.append(first.setdefault(key, i))
-        prev = e
+        leads.append(leads[-1] if i and _alike(e, endpoints[i - 1]) else i)
     return tuple(leads)
 
 
 def _alike(a: Endpoint, b: Endpoint) -> bool:
-    """`alike_leads`'s key, compared field by field."""
+    """Whether two endpoints differ in address alone (objects compared by identity)."""
     return (
         a.server is b.server
         and a.source is b.source

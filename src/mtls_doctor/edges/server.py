@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from mtls_doctor.edges.registry import SvcPort, kube_service_port
+from mtls_doctor.edges.registry import SvcPort, kube_service_port, service_ref
 from mtls_doctor.model import kube
 from mtls_doctor.model.mesh import ClusterIndex, Mesh
 from mtls_doctor.model.objects import Loaded
@@ -125,7 +125,7 @@ class ServicePortRow:
 
 
 def service_port_rows(s: Loaded[kube.Service]) -> tuple[ServicePortRow, ...]:
-    ref = ResourceRef("Service", s.namespace, s.name, s.cluster, s.origin)
+    ref = service_ref(s)
     return tuple(ServicePortRow(s, kube_service_port(p), ref) for p in s.obj.spec.ports)
 
 
