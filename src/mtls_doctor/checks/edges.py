@@ -13,7 +13,7 @@ from mtls_doctor.checks.codes_core import (
 )
 from mtls_doctor.checks.context import CheckContext
 from mtls_doctor.checks.finding import Finding, Subject
-from mtls_doctor.checks.template import fill
+from mtls_doctor.checks.template import fill_in, pieces
 from mtls_doctor.edges.classes import OutcomeClass
 from mtls_doctor.edges.engine import fill_client
 from mtls_doctor.model.refs import ResourceRef
@@ -37,6 +37,9 @@ def _detail(cls: OutcomeClass) -> str:
 
 _CODES = {"fail": FAILING_EDGE, "denied": FAILING_EDGE, "mixed": FAILING_EDGE,
           "plaintext": PLAINTEXT_EDGE, "unknown": UNDECIDED_EDGE}  # fmt: skip
+# the edge codes' message templates, parsed once: values are passed in this order
+_FIELDS = ("clients", "to", "verdict", "cause", "detail")
+_PIECES = {c.code: pieces(c.message, _FIELDS) for c in set(_CODES.values())}
 
 
 def edge_findings(ctx: CheckContext) -> Iterator[Finding]:
@@ -67,14 +70,8 @@ def edge_findings(ctx: CheckContext) -> Iterator[Finding]:
                 names.extend(some)
                 total += n
             # `code.finding(...)` made here: a big mesh has one for each failing destination
-            fields = {
-                "clients": _clients(names, total),
-                "to": r.to,
-                "verdict": verdict,
-                "cause": cause,
-                "detail": _detail(first),
-            }
-            message = fill(code.message, fields)
+            values = (_clients(names, total), r.to, verdict, str(cause), _detail(first))
+            message = fill_in(_PIECES[code.code], values)
             ref = r.service.ref
             yield Finding(
                 code.code,

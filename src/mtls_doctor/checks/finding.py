@@ -18,10 +18,15 @@ class Subject(Record):
     name: str
 
     def __str__(self) -> str:
-        """`Kind/namespace/name`, or `Kind/name` for cluster-scoped objects."""
-        if not self.namespace:
-            return f"{self.kind}/{self.name}"
-        return f"{self.kind}/{self.namespace}/{self.name}"
+        return subject_text(self)
+
+
+def subject_text(s: Subject) -> str:
+    """`Kind/namespace/name`, or `Kind/name` for cluster-scoped objects (a function, so that
+    compiled callers such as the findings' sort reach it without a method lookup)."""
+    if not s.namespace:
+        return f"{s.kind}/{s.name}"
+    return f"{s.kind}/{s.namespace}/{s.name}"
 
 
 class Finding(Record):

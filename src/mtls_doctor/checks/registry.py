@@ -15,7 +15,7 @@ from mtls_doctor.checks import (
     trust,
 )
 from mtls_doctor.checks.context import CheckContext
-from mtls_doctor.checks.finding import LEVEL_RANK, Finding
+from mtls_doctor.checks.finding import LEVEL_RANK, Finding, subject_text
 from mtls_doctor.record import Record
 
 CheckFn = Callable[[CheckContext], Iterable[Finding]]
@@ -148,5 +148,5 @@ def run_checks(ctx: CheckContext) -> list[Finding]:
     found: list[Finding] = []
     for check in CHECKS:
         found.extend(check.run(ctx))
-    found.sort(key=lambda f: (-LEVEL_RANK[f.level], f.code, str(f.subject)))
+    found.sort(key=lambda f: (-LEVEL_RANK[f.level], f.code, subject_text(f.subject)))
     return found

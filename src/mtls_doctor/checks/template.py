@@ -34,3 +34,28 @@ def fill(template: str, values: Mapping[str, object]) -> str:
         if name is not None:
             out.append(str(values[name]))
     return "".join(out)
+
+
+Pieces = tuple[tuple[str, int], ...]  # (literal, position of the field after it, or -1)
+
+
+def pieces(template: str, names: tuple[str, ...]) -> Pieces:
+    """The template with each field as its position in `names`, for `fill_in`: a check that
+    fills one template per destination of a big mesh passes its values in order, no mapping.
+    A field not in `names` is a ValueError, raised when the check module is imported."""
+    out: list[tuple[str, int]] = []
+    for literal, name in _parse(template):
+        if name is not None and name not in names:
+            raise ValueError(f"{template!r}: {{{name}}} is not one of {names}")
+        out.append((literal, names.index(name) if name is not None else -1))
+    return tuple(out)
+
+
+def fill_in(parts: Pieces, values: tuple[str, ...]) -> str:
+    """`fill` with the values in the order `pieces` was given their names."""
+    out: list[str] = []
+    for literal, at in parts:
+        out.append(literal)
+        if at >= 0:
+            out.append(values[at])
+    return "".join(out)
