@@ -80,7 +80,7 @@ class ClusterIndex:
                 by_kind[o.kind].append(o)
         self.by_kind = by_kind
         self.mesh = mesh_config or self._find_mesh_config(by_kind.get("ConfigMap", []), problems)
-        cfg = self.mesh.config
+        cfg = self.config = self.mesh.config  # read on every edge: a field, not a property
         self.trust_domains: tuple[str, ...] = cfg.trust_domains  # read for every server port
         self.namespaces: dict[str, Loaded[kube.Namespace]] = {
             n.name: n for n in by_kind.get("Namespace", [])
@@ -126,6 +126,7 @@ class ClusterIndex:
     def _share(self, base: ClusterIndex) -> None:
         self.by_kind = dict(base.by_kind)
         self.mesh = base.mesh
+        self.config = base.config
         self.trust_domains = base.trust_domains
         self.namespaces = base.namespaces
         self.workloads = base.workloads
@@ -147,10 +148,6 @@ class ClusterIndex:
         self._selected_by = base._selected_by
         self._selecting = base._selecting
         self._services_by_name = base._services_by_name
-
-    @property
-    def config(self) -> MeshConfig:
-        return self.mesh.config
 
     @staticmethod
     def _find_mesh_config(
