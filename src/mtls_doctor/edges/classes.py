@@ -381,6 +381,16 @@ def _reads_identity(engine: EdgeEngine, svc: MeshService, port: SvcPort) -> bool
     return distinguishes is None or bool(distinguishes(svc, port))
 
 
+_NONE: frozenset[str] = frozenset()
+
+
+def _slot(slots: dict[int, _Slot], outcome: Outcome) -> _Slot:
+    got = slots.get(id(outcome))
+    if got is None:
+        got = slots[id(outcome)] = _Slot(outcome)
+    return got
+
+
 def classify(
     engine: EdgeEngine, cluster: str, svc: MeshService, port: SvcPort
 ) -> DestinationResult:
@@ -388,20 +398,13 @@ def classify(
     split = _authz_split(engine, cluster, svc, port)
     if split:
         relevant = relevant | split
-    slots: dict[int, _Slot] = {}
-
-    def slot(outcome: Outcome) -> _Slot:
-        got = slots.get(id(outcome))
-        if got is None:
-            got = slots[id(outcome)] = _Slot(outcome)
-        return got
-
+    slots: dict[int, _Slot] = {}  # by outcome: the engine keeps each one, so ids stay unique
     per_client = split is None or (
         engine.trust is not None and engine.trust.has_workload_certs(cluster)
     )
     if per_client:
         for c in engine.clients(cluster):
-            slot(engine.outcome(c, svc, port)).explicit.append(c)
+            _slot(slots, engine.outcome(c, svc, port)).explicit.append(c)
     else:
         blind = split == frozenset() and not _reads_identity(engine, svc, port)
         by_labels = engine._selector_namespaces(cluster)
@@ -415,16 +418,17 @@ def classify(
                     if cs and blind and ns not in by_labels:
                         # a base group's clients of one namespace differ only in labels
                         # and identity, which nothing here reads: one key for them all
-                        slot(engine.outcome(cs[0], svc, port)).explicit.extend(cs)
+                        _slot(slots, engine.outcome(cs[0], svc, port)).explicit.extend(cs)
                         continue
                     for c in cs:
-                        slot(engine.outcome(c, svc, port)).explicit.append(c)
+                        _slot(slots, engine.outcome(c, svc, port)).explicit.append(c)
             if len(inside) == len(sg.sizes):
                 continue
             rep = next(
                 cs[0] for g in sg.groups for ns, cs in g.by_namespace.items() if ns not in relevant
             )
-            slot(engine.outcome(rep, svc, port)).members.append(Member(sg, frozenset(inside)))
+            excluded = frozenset(inside) if inside else _NONE
+            _slot(slots, engine.outcome(rep, svc, port)).members.append(Member(sg, excluded))
     classes = [
         OutcomeClass(
             s.outcome,
@@ -434,7 +438,8 @@ def classify(
         )
         for s in slots.values()
     ]
-    classes.sort(key=lambda c: -c.count)
+    if len(classes) > 1:
+        classes.sort(key=lambda c: -c.count)
     return DestinationResult(cluster, svc, port, tuple(classes))
 
 
