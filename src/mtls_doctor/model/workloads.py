@@ -16,7 +16,6 @@ from mtls_doctor.model.refs import Origin, ResourceRef
 
 SIDECAR_STATUS = "sidecar.istio.io/status"
 PROXY_CONTAINER = "istio-proxy"
-TEMPLATE_HASH = "pod-template-hash"
 
 
 class PodInstance:
@@ -150,7 +149,7 @@ def _controller_of(
             if up is not None and up.kind == "Deployment":
                 return "Deployment", up.name
             return "ReplicaSet", ref.name
-        h = pod.metadata.labels.get(TEMPLATE_HASH)
+        h = pod.metadata.labels.get("pod-template-hash")
         if h and ref.name.endswith(f"-{h}"):
             return "Deployment", ref.name[: -len(h) - 1]
         return "ReplicaSet", ref.name
@@ -198,21 +197,12 @@ def build_workloads(pods: list[Loaded[kube.Pod]], controllers: list[Loaded[Any]]
         tuple[Loaded[kube.Pod], list[PodInstance]],
     ] = {}
     no_owners: dict[tuple[str, str], kube.Meta] = {}
-    # the pods of one ReplicaSet or Job share their owner: followed up once
-    owner_of: dict[tuple[str, str, str, str | None], tuple[str, str]] = {}
     for p in pods:
         pod = p.obj
         meta = pod.metadata
         ns = meta.namespace
         ref = _controller_ref(meta.owner_references)
-        if ref is None:
-            kind, name = "Pod", meta.name
-        else:
-            owner_key = (ns, ref.kind, ref.name, meta.labels.get(TEMPLATE_HASH))
-            found = owner_of.get(owner_key)
-            if found is None:
-                found = owner_of[owner_key] = _controller_of(ref, pod, owners.get(ns, no_owners))
-            kind, name = found
+        kind, name = _controller_of(ref, pod, owners.get(ns, no_owners))
         sidecar = pod_has_sidecar(pod)
         instance = PodInstance(meta.name, _pod_ip(pod), p.origin, sidecar)
         group_key = (ns, kind, name, sidecar, meta.labels.get("security.istio.io/tlsMode"))
