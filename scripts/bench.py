@@ -18,7 +18,8 @@ so peak memory is its own:
 and prints times, peak RSS, the number of evaluations actually made, and the number of
 workload × service-port edges they stand for. With --rounds N the decode and the analysis
 alternate N times and the ratio is taken between the best of each (on a shared VM one run can
-be 30-45% off another). Nothing here is a test: numbers are reported, not asserted.
+be 30-45% off another), and within each round (their median). Nothing here is a test: numbers
+are reported, not asserted.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import gc
 import json
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -1007,10 +1009,17 @@ def _print_analyze(analyses: list[dict[str, Any]], decodes: list[dict[str, Any]]
         f"{ratio}"
     )
     if len(analyses) > 1:
-        rounds = ", ".join(
-            f"{a['total_s']:.2f} / {base(d):.2f} s" for a, d in zip(analyses, decodes, strict=True)
-        )
+        pairs = list(zip(analyses, decodes, strict=True))
+        rounds = ", ".join(f"{a['total_s']:.2f} / {base(d):.2f} s" for a, d in pairs)
         print(f"    best of {len(analyses)} rounds (analyze / decode: {rounds})")
+        # each round's analysis against the decode run just before it: a slow phase of the
+        # machine that spans a round slows both, so the median of these ratios is steadier
+        ratios = sorted(float(a["total_s"]) / base(d) for a, d in pairs if base(d))
+        if ratios:
+            print(
+                f"    ratio within each round: median {statistics.median(ratios):.2f} x "
+                f"(from {ratios[0]:.2f} to {ratios[-1]:.2f})"
+            )
     print(f"    read + model            {ana['load_s']:6.2f} s")
     print(f"    edge classes            {ana['evaluate_s']:6.2f} s")
     print(f"    checks                  {ana['checks_s']:6.2f} s")
