@@ -27,8 +27,7 @@ class ServerFacts:
 
     __slots__ = (
         "app_tls", "cluster", "excluded_why", "identity", "inbound_excluded", "injection",
-        "mode_step", "pa", "port", "port_kind", "port_refs", "port_why", "trust_domains",
-        "workload",
+        "mode_step", "pa", "port_kind", "port_refs", "port_why", "trust_domains", "workload",
     )  # fmt: skip
 
     def __init__(
@@ -36,7 +35,7 @@ class ServerFacts:
         *,
         workload: Workload,
         cluster: str,
-        port: int | None,
+        port: int | None,  # the inbound (container) port these facts are about
         injection: Injection,
         inbound_excluded: bool,
         excluded_why: str,
@@ -50,7 +49,6 @@ class ServerFacts:
     ) -> None:
         self.workload: Final = workload
         self.cluster: Final = cluster
-        self.port: Final = port  # the inbound (container) port these facts are about
         self.injection: Final = injection
         self.inbound_excluded: Final = inbound_excluded
         self.excluded_why: Final = excluded_why
